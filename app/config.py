@@ -1,0 +1,139 @@
+"""Settings from the environment, validated once in the app factory (INTERFACES.md §6)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+MODES = ("production", "demo", "testing")
+JURISDICTIONS = ("shanxi",)
+DEMO_SECRET = "daojiao-demo-not-secret"  # noqa: S105 - demo/testing only; production requires SECRET_KEY
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _flag(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(name: str, raw: Any, *, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read settings from the environment, apply overrides, validate and fill embedded defaults."""
+    env = {key: value for key, value in os.environ.items() if value != ""}
+    raw: dict[str, Any] = {**env, **(overrides or {})}
+    mode = str(raw.get("DAOJIAO_MODE", "production")).strip().lower()
+    if mode not in MODES:
+        raise ConfigError(f"DAOJIAO_MODE must be one of {', '.join(MODES)}, not {mode!r}")
+
+    settings: dict[str, Any] = {"DAOJIAO_MODE": mode, "TESTING": mode == "testing"}
+
+    secret = raw.get("SECRET_KEY")
+    if not secret:
+        if mode == "production":
+            raise ConfigError(
+                "SECRET_KEY is required in production: generate one with "
+                '`python -c "import secrets; print(secrets.token_urlsafe(48))"`, '
+                "or run `daojiao demo` for the embedded demo"
+            )
+        secret = DEMO_SECRET
+    elif mode == "production" and len(str(secret)) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters long")
+    settings["SECRET_KEY"] = str(secret)
+
+    database_url = raw.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'daojiao.sqlite3'}"
+    if not re.match(r"^(postgresql\+psycopg|sqlite)://", str(database_url)):
+        raise ConfigError(
+            "DATABASE_URL must start with postgresql+psycopg:// (PostgreSQL) or sqlite:/// "
+            f"(embedded), not {str(database_url).split('://')[0]!r}"
+        )
+    settings["DATABASE_URL"] = str(database_url)
+
+    redis_url = raw.get("REDIS_URL")
+    if redis_url and not re.match(r"^(redis|rediss|unix)://", str(redis_url)):
+        raise ConfigError(f"REDIS_URL must start with redis:// or rediss://, not {redis_url!r}")
+    settings["REDIS_URL"] = redis_url or None
+
+    endpoint = raw.get("S3_ENDPOINT")
+    if endpoint:
+        if not re.match(r"^[A-Za-z0-9.\-]+:\d{1,5}$", str(endpoint)):
+            raise ConfigError(f"S3_ENDPOINT must be host:port (no scheme), not {endpoint!r}")
+        for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY"):
+            if not raw.get(name):
+                raise ConfigError(f"{name} is required when S3_ENDPOINT is set")
+    settings["S3_ENDPOINT"] = endpoint or None
+    settings["S3_ACCESS_KEY"] = raw.get("S3_ACCESS_KEY")
+    settings["S3_SECRET_KEY"] = raw.get("S3_SECRET_KEY")
+    settings["S3_BUCKET"] = raw.get("S3_BUCKET", "daojiao")
+    settings["S3_REGION"] = raw.get("S3_REGION")
+    settings["S3_SECURE"] = _flag("S3_SECURE", raw.get("S3_SECURE", False))
+    settings["OBJECT_STORE_PATH"] = str(
+        raw.get("OBJECT_STORE_PATH") or Path(instance_path) / "objects"
+    )
+
+    jurisdiction = str(raw.get("DAOJIAO_JURISDICTION", "shanxi")).strip().lower()
+    if jurisdiction not in JURISDICTIONS:
+        raise ConfigError(
+            f"DAOJIAO_JURISDICTION must be one of {', '.join(JURISDICTIONS)}, not {jurisdiction!r}"
+        )
+    settings["DAOJIAO_JURISDICTION"] = jurisdiction
+
+    font = raw.get("DAOJIAO_CJK_FONT")
+    if font and not Path(str(font)).is_file():
+        raise ConfigError(f"DAOJIAO_CJK_FONT points to {font!r}, which is not a file")
+    settings["DAOJIAO_CJK_FONT"] = font or "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+
+    insecure_ok = mode != "production"
+    settings["SESSION_COOKIE_SECURE"] = _flag(
+        "SESSION_COOKIE_SECURE", raw.get("SESSION_COOKIE_SECURE", not insecure_ok)
+    )
+    settings["DAOJIAO_TRUSTED_PROXIES"] = _int(
+        "DAOJIAO_TRUSTED_PROXIES", raw.get("DAOJIAO_TRUSTED_PROXIES", 0)
+    )
+    settings["SESSION_IDLE_MINUTES"] = _int(
+        "SESSION_IDLE_MINUTES", raw.get("SESSION_IDLE_MINUTES", 480), minimum=5
+    )
+    settings["API_TOKEN_HOURS"] = _int("API_TOKEN_HOURS", raw.get("API_TOKEN_HOURS", 12), minimum=1)
+    settings["JOB_LEASE_SECONDS"] = _int(
+        "JOB_LEASE_SECONDS", raw.get("JOB_LEASE_SECONDS", 900), minimum=1
+    )
+    settings["JOB_SWEEP_SECONDS"] = _int(
+        "JOB_SWEEP_SECONDS", raw.get("JOB_SWEEP_SECONDS", 30), minimum=1
+    )
+    settings["JOB_MAX_ATTEMPTS"] = _int(
+        "JOB_MAX_ATTEMPTS", raw.get("JOB_MAX_ATTEMPTS", 4), minimum=1
+    )
+    extra = raw.get("DAOJIAO_JOB_MODULES", "")
+    if isinstance(extra, str):
+        extra = [name.strip() for name in extra.split(",") if name.strip()]
+    settings["DAOJIAO_JOB_MODULES"] = list(extra)
+    settings["MAX_CONTENT_LENGTH"] = _int(
+        "MAX_CONTENT_LENGTH", raw.get("MAX_CONTENT_LENGTH", 64 * 1024 * 1024), minimum=1024
+    )
+    # Keys that only tests or embedders pass through overrides (e.g. WTF_CSRF_ENABLED).
+    for key, value in (overrides or {}).items():
+        settings.setdefault(key, value)
+    return settings

@@ -1,0 +1,117 @@
+"""The case aggregate: a case with its parties, vehicles and insurance policies."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, utcnow
+from app.models.accounts import _enum
+
+
+class CaseStatus(enum.StrEnum):
+    DRAFT = "draft"
+    REPORTED = "reported"
+    ASSESSING = "assessing"
+    NEGOTIATING = "negotiating"
+    AGREED = "agreed"
+    CONFIRMING = "confirming"
+    CONFIRMED = "confirmed"
+    LITIGATION = "litigation"
+    PAID = "paid"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class PolicyKind(enum.StrEnum):
+    CTPI = "ctpi"  # 交强险
+    COMMERCIAL = "commercial"  # 商业三者险
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[CaseStatus] = mapped_column(
+        _enum(CaseStatus, "case_status"), default=CaseStatus.DRAFT, index=True
+    )
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    region: Mapped[str | None] = mapped_column(String(100))
+    report_no: Mapped[str | None] = mapped_column(String(100), index=True)
+    accident_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accident_place: Mapped[str | None] = mapped_column(String(300))
+    reporting_unit_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    mediation_committee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), index=True
+    )
+    mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    tribunal_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    parties: Mapped[list[Party]] = relationship(
+        back_populates="case", order_by="Party.position", cascade="all, delete-orphan"
+    )
+    vehicles: Mapped[list[Vehicle]] = relationship(
+        back_populates="case", order_by="Vehicle.id", cascade="all, delete-orphan"
+    )
+
+    # Concurrent edits of one case raise StaleDataError (mapped to 409), never a lost update.
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Party(Base):
+    """A person in the accident (当事人): driver, rider, pedestrian, passenger or owner."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    label: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(100), index=True)
+    gender: Mapped[str | None] = mapped_column(String(4))
+    id_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str | None] = mapped_column(String(20))
+    traffic_mode: Mapped[str | None] = mapped_column(String(100))
+    liability: Mapped[str | None] = mapped_column(String(10))
+
+    case: Mapped[Case] = relationship(back_populates="parties")
+
+
+class Vehicle(Base):
+    __tablename__ = "vehicles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    plate: Mapped[str | None] = mapped_column(String(20), index=True)
+    vehicle_type: Mapped[str | None] = mapped_column(String(50))
+    driver_party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
+
+    case: Mapped[Case] = relationship(back_populates="vehicles")
+    policies: Mapped[list[Policy]] = relationship(
+        back_populates="vehicle", order_by="Policy.id", cascade="all, delete-orphan"
+    )
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    kind: Mapped[PolicyKind] = mapped_column(_enum(PolicyKind, "policy_kind"))
+    insurer_name: Mapped[str | None] = mapped_column(String(200))
+    # Set when the insurer name matched a registered insurer organisation.
+    insurer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    number: Mapped[str | None] = mapped_column(String(64))
+    limit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    vehicle: Mapped[Vehicle] = relationship(back_populates="policies")

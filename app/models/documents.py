@@ -1,0 +1,28 @@
+"""Evidence and generated documents: bytes live in the object store, facts here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # report | photo | medical_bill | appraisal | agreement | ruling | other
+    kind: Mapped[str] = mapped_column(String(30))
+    object_key: Mapped[str] = mapped_column(String(200), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    # The uploader's file name, kept as data only; never part of the object key.
+    filename: Mapped[str | None] = mapped_column(String(255))
+    version_of_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
