@@ -1,0 +1,100 @@
+"""Real services for the tests: PostgreSQL databases, moto's S3 server, Redis."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import requests
+from psycopg import sql
+
+PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/daojiao_test"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+S3_ACCESS_KEY = "testing"
+S3_SECRET_KEY = "testing"  # moto accepts any credentials
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    """A loopback port that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _admin_conninfo(url: str) -> tuple[str, str]:
+    """psycopg conninfo of the `postgres` maintenance database, and the database's name."""
+    base, name = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)
+    return f"{base}/postgres", name
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the database at `url` (empty, no tables)."""
+    admin, name = _admin_conninfo(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(url: str) -> None:
+    """Drop the database at `url` if it exists."""
+    admin, name = _admin_conninfo(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def sibling_database(url: str, suffix: str) -> str:
+    """The URL of another database on the same server."""
+    return f"{url}_{suffix}"
+
+
+def _wait_for_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"moto server exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            requests.get(url, timeout=1).close()
+        except requests.ConnectionError:
+            time.sleep(0.1)
+        else:
+            return
+    raise RuntimeError(f"moto server did not answer within {START_TIMEOUT}s")
+
+
+@contextmanager
+def moto_server(log: Path) -> Iterator[str]:
+    """Run moto's S3 server on a free loopback port; yield "127.0.0.1:PORT"."""
+    port = free_port()
+    # The server logs every request; a file cannot fill up like a pipe can.
+    with (
+        log.open("wb") as log_file,
+        subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        ) as proc,
+    ):
+        try:
+            _wait_for_http(f"http://127.0.0.1:{port}/", proc, log)
+            yield f"127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
