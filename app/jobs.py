@@ -1,0 +1,413 @@
+"""Durable background jobs: the `jobs` table is the outbox, RQ (or the process itself) runs them.
+
+A service calls `schedule()` in its unit of work; the row commits with the change that needs
+it, and only then is the job pushed to Redis (or, without REDIS_URL, run in-process). A sweeper
+re-pushes rows left queued (Redis was down, the process died) and reclaims rows whose worker
+stopped renewing its lease. Running a job first claims its row, so a job pushed twice runs once,
+and the job's effect commits together with its `succeeded` status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job as RQJob
+from rq.job import JobStatus as RQStatus
+from rq.serializers import JSONSerializer
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from app.db import get_db, session, utcnow
+from app.models import Job, JobStatus, User
+from storage import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_JOB_MODULES = ("workers.tasks",)
+RETRY_INTERVALS = [10, 60, 300]
+INLINE_RETRY_SECONDS = [0.5, 2.0]
+# Errors worth trying again: the database, Redis or the object store was briefly unreachable.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    StorageUnavailable,
+    ConnectionError,
+    TimeoutError,
+)
+_PENDING = "daojiao.pending_jobs"
+
+Progress = Callable[[int, str | None], None]
+
+
+class PermanentJobError(Exception):
+    """The job cannot succeed (e.g. an unreadable PDF); its reason is shown to the user."""
+
+    def __init__(self, message: str, *, code: str = "failed") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    kind: str
+    func: Callable[[Job, Progress], None]
+    queue: str
+    timeout: int
+
+
+HANDLERS: dict[str, JobSpec] = {}
+
+
+def job_handler(kind: str, *, queue: str = "default", timeout: int = 600) -> Callable[..., Any]:
+    """Register `func(job, progress)` as the handler of job rows of `kind`."""
+
+    def register(func: Callable[[Job, Progress], None]) -> Callable[[Job, Progress], None]:
+        HANDLERS[kind] = JobSpec(kind, func, queue, timeout)
+        return func
+
+    return register
+
+
+def load_handlers(modules: list[str]) -> None:
+    """Import the modules that register job handlers."""
+    for name in (*DEFAULT_JOB_MODULES, *modules):
+        importlib.import_module(name)
+
+
+def queues() -> list[str]:
+    """Every queue a registered handler uses, plus `default`."""
+    return sorted({"default", *(spec.queue for spec in HANDLERS.values())})
+
+
+def schedule(
+    kind: str,
+    *,
+    subject_id: int | None = None,
+    case_id: int | None = None,
+    actor: User | None = None,
+    message: str | None = None,
+) -> Job:
+    """Add a job row to the current unit of work; it is pushed once that commits."""
+    if kind not in HANDLERS:
+        raise KeyError(f"no job handler registered for {kind!r}")
+    job = Job(
+        kind=kind,
+        queue=HANDLERS[kind].queue,
+        subject_id=subject_id,
+        case_id=case_id,
+        created_by_id=actor.id if actor else None,
+        message=message,
+    )
+    session.add(job)
+    session.flush()
+    session.info.setdefault(_PENDING, []).append(job.id)
+    return job
+
+
+class Dispatcher:
+    """Pushes committed job rows to RQ, or runs them in-process without Redis."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        url = app.config["REDIS_URL"]
+        self.redis = (
+            redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10) if url else None
+        )
+
+    def queue(self, name: str) -> Queue:
+        return Queue(name, connection=self.redis, serializer=JSONSerializer)
+
+    def dispatch(self, job_ids: list[int]) -> None:
+        """Hand committed jobs on; a failure to reach Redis leaves them for the sweeper."""
+        for job_id in job_ids:
+            if self.redis is None:
+                run_inline(job_id)
+            else:
+                self.push(job_id)
+
+    def push(self, job_id: int) -> bool:
+        """Enqueue one job row on its queue with RQ job id = row id; False if Redis is down."""
+        own = get_db().new_session()
+        try:
+            job = own.get(Job, job_id)
+            if job is None or job.status not in (JobStatus.QUEUED,):
+                return False
+            spec = HANDLERS[job.kind]
+            try:
+                with self.redis.pipeline() as pipe:  # type: ignore[union-attr]
+                    with contextlib.suppress(NoSuchJobError):
+                        RQJob.fetch(
+                            str(job_id), connection=self.redis, serializer=JSONSerializer
+                        ).delete(pipeline=pipe)
+                    self.queue(spec.queue).enqueue_call(
+                        "workers.tasks.run_job",
+                        args=[job_id],
+                        job_id=str(job_id),
+                        timeout=spec.timeout,
+                        result_ttl=3600,
+                        failure_ttl=7 * 86400,
+                        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                        description=f"{job.kind} #{job_id}",
+                        pipeline=pipe,
+                    )
+                    pipe.execute()
+            except redis.exceptions.RedisError as exc:
+                log.warning(
+                    "job %s not pushed, Redis unreachable (%s); the sweeper will retry", job_id, exc
+                )
+                return False
+            job.pushed_at = utcnow()
+            own.commit()
+            return True
+        finally:
+            own.close()
+
+    def rq_status(self, job_id: int) -> str | None:
+        """RQ's status of the job's RQ twin, None if RQ does not know it."""
+        try:
+            rq_job = RQJob.fetch(str(job_id), connection=self.redis, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return None
+        return rq_job.get_status(refresh=False)
+
+
+def dispatcher() -> Dispatcher:
+    """The current app's dispatcher."""
+    return current_app.extensions["daojiao.jobs"]
+
+
+def _after_commit(db_session: Session) -> None:
+    job_ids = db_session.info.pop(_PENDING, None)
+    if job_ids:
+        dispatcher().dispatch(job_ids)
+
+
+def _after_rollback(db_session: Session) -> None:
+    db_session.info.pop(_PENDING, None)
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers and push jobs after every commit of the app's sessions."""
+    load_handlers(app.config["DAOJIAO_JOB_MODULES"])
+    app.extensions["daojiao.jobs"] = Dispatcher(app)
+    factory = app.extensions["daojiao.db"].factory
+    event.listen(factory, "after_commit", _after_commit)
+    event.listen(factory, "after_rollback", _after_rollback)
+
+
+def _set(db_session: Session, job_id: int, **values: Any) -> None:
+    db_session.execute(update(Job).where(Job.id == job_id).values(updated_at=utcnow(), **values))
+
+
+def _claim(job_id: int, lease: timedelta) -> bool:
+    """Mark the row running if it is queued or its last runner's lease expired."""
+    now = utcnow()
+    own = get_db().new_session()
+    try:
+        claimed = own.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                or_(
+                    Job.status == JobStatus.QUEUED,
+                    (Job.status == JobStatus.RUNNING) & (Job.lease_until < now),
+                ),
+            )
+            .values(
+                status=JobStatus.RUNNING,
+                attempts=Job.attempts + 1,
+                started_at=now,
+                lease_until=now + lease,
+                updated_at=now,
+                error=None,
+                error_code=None,
+            )
+        ).rowcount
+        own.commit()
+        return claimed == 1
+    finally:
+        own.close()
+
+
+def _progress_reporter(job_id: int, lease: timedelta) -> Progress:
+    def report(percent: int, message: str | None = None) -> None:
+        own = get_db().new_session()
+        try:
+            values: dict[str, Any] = {
+                "progress": max(0, min(100, int(percent))),
+                "lease_until": utcnow() + lease,
+            }
+            if message is not None:
+                values["message"] = message[:200]
+            own.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                .values(**values)
+            )
+            own.commit()
+        finally:
+            own.close()
+
+    return report
+
+
+def run(job_id: int) -> JobStatus | None:
+    """Run one job row once: claim, call its handler, commit effect and status together.
+
+    Returns the row's new status, or None when there was nothing to do (already done or being
+    done by a live worker). Transient errors propagate after being recorded, so RQ retries.
+    """
+    lease = timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
+    if not _claim(job_id, lease):
+        log.info("job %s: nothing to do (done, or running elsewhere)", job_id)
+        return None
+    work = session
+    job = work.get(Job, job_id, populate_existing=True)
+    assert job is not None  # noqa: S101 - just claimed it
+    spec = HANDLERS[job.kind]
+    try:
+        spec.func(job, _progress_reporter(job_id, lease))
+    except PermanentJobError as exc:
+        work.rollback()
+        _finish(job_id, JobStatus.FAILED, error=exc.message, error_code=exc.code)
+        log.info("job %s failed for good: %s", job_id, exc.code)
+        return JobStatus.FAILED
+    except TRANSIENT_ERRORS as exc:
+        work.rollback()
+        attempts = work.get(Job, job_id, populate_existing=True).attempts  # type: ignore[union-attr]
+        if attempts >= current_app.config["JOB_MAX_ATTEMPTS"]:
+            _finish(
+                job_id,
+                JobStatus.FAILED,
+                error_code="unavailable",
+                error=f"A service stayed unreachable after {attempts} attempts: {exc}",
+            )
+            return JobStatus.FAILED
+        own = get_db().new_session()
+        _set(
+            own,
+            job_id,
+            status=JobStatus.QUEUED,
+            lease_until=None,
+            message=f"Retrying after a temporary error (attempt {attempts})",
+            error=str(exc),
+        )
+        own.commit()
+        own.close()
+        raise
+    except Exception as exc:
+        work.rollback()
+        _finish(
+            job_id,
+            JobStatus.FAILED,
+            error_code="internal_error",
+            error=f"Internal error ({type(exc).__name__}); the administrators were notified.",
+        )
+        raise
+    _set(
+        work,
+        job_id,
+        status=JobStatus.SUCCEEDED,
+        progress=100,
+        finished_at=utcnow(),
+        lease_until=None,
+    )
+    work.commit()
+    return JobStatus.SUCCEEDED
+
+
+def _finish(job_id: int, status: JobStatus, **values: Any) -> None:
+    own = get_db().new_session()
+    try:
+        _set(own, job_id, status=status, finished_at=utcnow(), lease_until=None, **values)
+        own.commit()
+    finally:
+        own.close()
+
+
+def run_inline(job_id: int) -> None:
+    """Run a job in this process (no Redis), retrying transient errors a few times."""
+    for pause in [*INLINE_RETRY_SECONDS, None]:
+        try:
+            # A fresh app context gives the job its own session, apart from the caller's.
+            with current_app.app_context():
+                run(job_id)
+            return
+        except TRANSIENT_ERRORS:
+            if pause is None:
+                log.exception(
+                    "job %s: temporary error persisted; left queued for the sweeper", job_id
+                )
+                return
+            time.sleep(pause)
+        except Exception:
+            # The row already says the job failed; the caller's own work has committed and
+            # must not be reported as failed because of a bug in a job.
+            log.exception("job %s failed with an internal error", job_id)
+            return
+
+
+def sweep() -> int:
+    """Re-push jobs left queued and reclaim those whose worker died; returns how many."""
+    now = utcnow()
+    grace = timedelta(seconds=current_app.config["JOB_SWEEP_SECONDS"])
+    own = get_db().new_session()
+    try:
+        lost = own.scalars(
+            select(Job.id).where(Job.status == JobStatus.RUNNING, Job.lease_until < now)
+        ).all()
+        for job_id in lost:
+            _set(
+                own,
+                job_id,
+                status=JobStatus.QUEUED,
+                lease_until=None,
+                message="The worker stopped; the job was queued again",
+            )
+        own.commit()
+        stale = own.scalars(
+            select(Job.id)
+            .where(
+                Job.status == JobStatus.QUEUED,
+                or_(Job.pushed_at.is_(None), Job.pushed_at < now - grace, Job.id.in_(lost)),
+            )
+            .order_by(Job.id)
+        ).all()
+    finally:
+        own.close()
+    pusher = dispatcher()
+    sent = 0
+    for job_id in stale:
+        if pusher.redis is None:
+            run_inline(job_id)
+            sent += 1
+            continue
+        try:
+            live = job_id not in lost and pusher.rq_status(job_id) in (
+                RQStatus.QUEUED,
+                RQStatus.SCHEDULED,
+                RQStatus.STARTED,
+                RQStatus.DEFERRED,
+            )
+        except redis.exceptions.RedisError:
+            log.warning("sweep: Redis unreachable; will try again")
+            return sent
+        if not live and pusher.push(job_id):
+            sent += 1
+    if sent:
+        log.info("sweep: re-sent %d job(s)", sent)
+    return sent
