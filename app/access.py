@@ -1,0 +1,103 @@
+"""Who may see and do what: role guards and the one query filter for cases (DESIGN.md §1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import ColumnElement, Select, and_, exists, false, select, true
+
+from app.db import session
+from app.errors import NotAllowed, NotFound
+from app.models import Case, CaseStatus, Policy, Role, User, Vehicle
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def case_filter(user: User) -> ColumnElement[bool]:
+    """The condition a case must meet for `user` to see it; unknown roles see nothing."""
+    match user.role:
+        case Role.ADMIN:
+            return true()
+        case Role.POLICE:
+            return Case.reporting_unit_id == user.org_id
+        case Role.ADJUSTER:
+            # An insurer sees a case once the police confirmed it and one of its policies is on it.
+            touches_insurer = exists(
+                select(Policy.id)
+                .join(Vehicle, Vehicle.id == Policy.vehicle_id)
+                .where(Vehicle.case_id == Case.id, Policy.insurer_org_id == user.org_id)
+            )
+            return and_(
+                Case.status.not_in([CaseStatus.DRAFT, CaseStatus.WITHDRAWN]), touches_insurer
+            )
+        case Role.MEDIATOR:
+            return Case.mediation_committee_id == user.org_id
+        case Role.JUDGE:
+            # tribunal_id is only set when a confirmation request is sent to that tribunal.
+            return Case.tribunal_id == user.org_id
+    return false()
+
+
+def visible_cases(user: User) -> Select[tuple[Case]]:
+    """A query of the cases `user` may see, to refine with filters and ordering."""
+    return select(Case).where(case_filter(user))
+
+
+def get_case(user: User, case_id: int) -> Case:
+    """Load a case `user` may see; a case they may not see is reported as not found."""
+    case = session.scalars(visible_cases(user).where(Case.id == case_id)).one_or_none()
+    if case is None:
+        exists_at_all = session.get(Case, case_id) is not None
+        raise NotFound(_("Case not found."), denied=exists_at_all, case_id=case_id)
+    return case
+
+
+def can(user: User, *roles: Role) -> bool:
+    """True if the user is active and holds one of `roles`."""
+    return bool(user.is_authenticated and user.is_active and user.role in roles)
+
+
+def require_role(user: User, *roles: Role) -> None:
+    """Raise NotAllowed unless the user holds one of `roles`."""
+    if not can(user, *roles):
+        raise NotAllowed(_("Your role may not do this."))
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """View decorator: only these roles (the blueprint's guard still applies first)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            require_role(current_user, *roles)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def guard_blueprint(
+    blueprint: Blueprint, roles: Iterable[Role], *, public: Iterable[str] = ()
+) -> None:
+    """Deny by default: every view of the blueprint needs a login and one of `roles`."""
+    allowed = tuple(roles)
+    open_endpoints = {f"{blueprint.name}.{name}" for name in public}
+
+    @blueprint.before_request
+    def _guard() -> None:
+        from flask import request
+
+        from app.auth import login_manager
+
+        if request.endpoint in open_endpoints:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        require_role(current_user, *allowed)
+        return None

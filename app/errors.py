@@ -1,0 +1,132 @@
+"""Domain exceptions, mapped to HTTP in one place and rendered as a page or JSON."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from app.db import session
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Base of the errors a service raises for the caller to show."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "invalid_input"
+
+
+class NotAllowed(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class InvalidTransition(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class UnreadableReport(DomainError):
+    status = 422
+    code = "unreadable_report"
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_input",
+    429: "too_many_attempts",
+    500: "internal_error",
+}
+
+
+def wants_json() -> bool:
+    """True for API calls and clients that prefer JSON over HTML."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
+    """The error as `{"error": {...}}` JSON or as the friendly page for its status."""
+    if wants_json():
+        return jsonify(error={"code": code, "message": message}), status
+    template = f"errors/{status}.html" if status in (403, 404, 409, 500) else "errors/generic.html"
+    return render_template(template, status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers; each rolls the session back before answering."""
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):  # type: ignore[no-untyped-def]
+        session.rollback()
+        if isinstance(exc, NotAllowed):
+            from app import audit
+
+            audit.record_denied(reason=exc.message)
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(_exc: StaleDataError):  # type: ignore[no-untyped-def]
+        session.rollback()
+        return error_response(
+            409,
+            "conflict",
+            _("Someone else changed this case at the same time. Reload it and try again."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        session.rollback()
+        status = exc.code or 500
+        message = exc.description or ""
+        if status == 404:
+            message = _("The page or record does not exist, or you may not see it.")
+        elif status == 413:
+            message = _("The upload is too large.")
+        return error_response(status, _HTTP_CODES.get(status, "http_error"), message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if app.config.get("PROPAGATE_EXCEPTIONS"):
+            raise exc
+        return error_response(
+            500, "internal_error", _("Something went wrong on our side. Please try again.")
+        )

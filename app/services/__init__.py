@@ -1,0 +1,1 @@
+"""Domain services: the rules. Plain functions; they flush, the caller commits."""

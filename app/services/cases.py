@@ -1,0 +1,64 @@
+"""Finding and reading cases, always through the access filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+
+from app.access import visible_cases
+from app.db import session
+from app.models import Case, CaseStatus, Job, Party, User, Vehicle
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class CasePage:
+    items: list[Case]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def next(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+def search_cases(
+    *,
+    user: User,
+    status: CaseStatus | None = None,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
+) -> CasePage:
+    """The cases `user` may see, newest first, filtered by status and free text."""
+    query = visible_cases(user)
+    if status is not None:
+        query = query.where(Case.status == status)
+    text = (q or "").strip()
+    if text:
+        pattern = f"%{text.replace('·', '').replace(' ', '').upper()}%"
+        query = query.where(
+            or_(
+                Case.number.ilike(f"%{text}%"),
+                Case.report_no.ilike(f"%{text}%"),
+                Case.parties.any(or_(Party.name.ilike(f"%{text}%"), Party.id_number == text)),
+                Case.vehicles.any(Vehicle.plate.ilike(pattern)),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = session.scalars(
+        query.order_by(Case.created_at.desc(), Case.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return CasePage(list(items), page, pages, total)
+
+
+def case_jobs(case: Case) -> list[Job]:
+    """The case's background jobs, newest first (status, progress, failure reason)."""
+    return list(session.scalars(select(Job).where(Job.case_id == case.id).order_by(Job.id.desc())))
