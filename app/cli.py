@@ -1,0 +1,247 @@
+"""The `daojiao` command (INTERFACES.md §1): a Flask CLI group with our subcommands."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import threading
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app import audit
+from app.config import ConfigError
+
+
+def _create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    from app import create_app
+
+    try:
+        return create_app(overrides)
+    except ConfigError as exc:
+        click.echo(f"daojiao: configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+def main() -> None:
+    """Daojiao (道交一体化): road-traffic accident compensation disputes, one-stop."""
+    audit.origin.set("cli")
+
+
+# -- database ---------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations to DATABASE_URL."""
+    from app import migrate
+
+    url = current_app.config["DATABASE_URL"]
+    migrate.upgrade(url, revision)
+    click.echo(f"database at revision {migrate.current_revision(url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION ("base" empties the database)."""
+    from app import migrate
+
+    migrate.downgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(
+        f"database at revision {migrate.current_revision(current_app.config['DATABASE_URL'])}"
+    )
+
+
+@db.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Print the database's migration revision."""
+    from app import migrate
+
+    click.echo(migrate.current_revision(current_app.config["DATABASE_URL"]) or "(none)")
+
+
+# -- users ------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Accounts and organisations."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--org", "org_name", required=True, help="Organisation name (created if missing).")
+@click.option(
+    "--org-kind",
+    type=click.Choice(["police", "insurer", "mediation", "tribunal", "platform"]),
+    help="Kind of a new organisation.",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["police", "adjuster", "mediator", "judge", "admin"]),
+    help="Must match the organisation's kind; checked if given.",
+)
+@click.option("--display-name")
+@click.option(
+    "--password",
+    envvar="DAOJIAO_NEW_PASSWORD",
+    help="Prompted for when omitted (or set DAOJIAO_NEW_PASSWORD).",
+)
+@with_appcontext
+def users_create(
+    username: str,
+    org_name: str,
+    org_kind: str | None,
+    role: str | None,
+    display_name: str | None,
+    password: str | None,
+) -> None:
+    """Create a user (and its organisation when --org-kind is given and it is new)."""
+    from sqlalchemy import select
+
+    from app.db import session
+    from app.errors import ValidationFailed
+    from app.models import Organization, OrgKind, Role
+    from app.services import accounts
+
+    org = session.scalar(select(Organization).where(Organization.name == org_name))
+    try:
+        if org is None:
+            if org_kind is None:
+                raise click.UsageError(
+                    f"no organisation named {org_name!r}; give --org-kind to create it"
+                )
+            org = accounts.create_organization(actor=None, kind=OrgKind(org_kind), name=org_name)
+        if password is None:
+            password = getpass.getpass("Password: ")
+            if password != getpass.getpass("Repeat: "):
+                raise click.UsageError("the passwords differ")
+        user = accounts.create_user(
+            actor=None,
+            org=org,
+            username=username,
+            password=password,
+            display_name=display_name,
+            role=Role(role) if role else None,
+        )
+    except ValidationFailed as exc:
+        session.rollback()
+        raise click.ClickException(exc.message) from exc
+    session.commit()
+    click.echo(f"created {user.username} ({user.role.value}) in {org.name}")
+
+
+# -- audit ------------------------------------------------------------------------------
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the audit hash chain; exit 1 and name the first broken event."""
+    result = audit.verify_chain()
+    if result.ok:
+        click.echo(f"audit chain intact: {result.checked} events")
+        return
+    click.echo(
+        f"audit chain BROKEN at event {result.broken_id}: {result.reason} "
+        f"({result.checked} events verified before it)",
+        err=True,
+    )
+    sys.exit(1)
+
+
+# -- jobs -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty (for tests).")
+@with_appcontext
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker (with scheduler and job sweeper) against REDIS_URL."""
+    from workers import run_worker
+
+    if not current_app.config["REDIS_URL"]:
+        raise click.UsageError(
+            "REDIS_URL is not set: without it jobs run inside the web "
+            "process and no worker is needed"
+        )
+    run_worker(current_app._get_current_object(), list(queues), burst=burst)  # type: ignore[attr-defined]
+
+
+@main.group()
+def jobs() -> None:
+    """Background jobs."""
+
+
+@jobs.command("sweep")
+@with_appcontext
+def jobs_sweep() -> None:
+    """Re-send jobs left queued and reclaim jobs whose worker died."""
+    from app import jobs as job_queue
+
+    click.echo(f"re-sent {job_queue.sweep()} job(s)")
+
+
+# -- demo -------------------------------------------------------------------------------
+
+
+@main.command(with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Embedded demo: upgrade the database, seed demo accounts, serve the portal."""
+    from app import demo as demo_data
+    from app import migrate
+
+    app = _create_app({"DAOJIAO_MODE": "demo"})
+    with app.app_context():
+        migrate.upgrade(app.config["DATABASE_URL"])
+        accounts = demo_data.seed()
+    click.echo(
+        f"Daojiao demo — database {app.config['DATABASE_URL']}, "
+        f"objects {app.config['S3_ENDPOINT'] or app.config['OBJECT_STORE_PATH']}"
+    )
+    click.echo(f"Accounts (password {demo_data.DEMO_PASSWORD!r}):")
+    for username, org_name in accounts:
+        click.echo(f"  {username:<16} {org_name}")
+    click.echo(f"Open http://{host}:{port}/ — press Ctrl+C to stop.")
+    _serve(app, host, port)
+
+
+def _serve(app: Flask, host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    # A separate sweeper thread re-runs jobs left queued when the demo was stopped mid-job.
+    def sweep_once() -> None:
+        with app.app_context():
+            from app import jobs as job_queue
+
+            job_queue.sweep()
+
+    threading.Thread(target=sweep_once, daemon=True).start()
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)

@@ -1,0 +1,49 @@
+"""Chinese first, English on request: locale choice and display of times (Asia/Shanghai)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, session
+from flask_babel import Babel
+from flask_login import current_user
+
+from app.db import utcnow
+
+LOCALES = {"zh_CN": "中文", "en": "English"}
+DEFAULT_LOCALE = "zh_CN"
+DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def select_locale() -> str:
+    """The session's choice, then the user's saved choice, then Chinese."""
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    if current_user and getattr(current_user, "locale", None) in LOCALES:
+        return current_user.locale
+    return DEFAULT_LOCALE
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as Beijing time for display."""
+    if value is None:
+        return ""
+    return value.astimezone(DISPLAY_TZ).strftime(fmt)
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel to the app's catalogues and add the time filter."""
+    Babel(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=lambda: "Asia/Shanghai",
+        default_locale=DEFAULT_LOCALE,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["LOCALES"] = LOCALES
+    app.jinja_env.globals["now_utc"] = utcnow
+    app.jinja_env.globals["locale_code"] = select_locale

@@ -1,0 +1,13 @@
+"""Thin HTTP views: parse, authorize, call one service, commit, answer."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every blueprint of the portal and the API."""
+    from blueprints import admin, api, auth, cases, main
+
+    for module in (main, auth, cases, admin, api):
+        app.register_blueprint(module.bp)

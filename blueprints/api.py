@@ -1,0 +1,105 @@
+"""The JSON API under /api/v1 (INTERFACES.md §4): bearer tokens, one error format."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import access, presenters
+from app.db import session
+from app.errors import TooManyAttempts, ValidationFailed, error_response
+from app.models import CaseStatus, Role
+from app.services import accounts
+from app.services import cases as case_service
+from app.services import jobs as job_service
+from app.web import csrf
+from blueprints.openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # the API authenticates every write by bearer token, never by cookie
+access.guard_blueprint(bp, Role, public=("issue_token", "openapi"))
+
+
+@bp.before_request
+def _writes_need_a_token():  # type: ignore[no-untyped-def]
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint == "api.issue_token":
+        return None
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        return error_response(
+            401, "unauthorized", "API writes need an Authorization: Bearer token."
+        )
+    return None
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed(_("The request body must be a JSON object."))
+    return body
+
+
+@bp.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(openapi_document())
+
+
+@bp.post("/tokens")
+def issue_token():  # type: ignore[no-untyped-def]
+    body = _json_body()
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise ValidationFailed(_("Send username and password as strings."))
+    try:
+        user = accounts.authenticate(
+            username=username, password=password, ip=request.remote_addr or "unknown"
+        )
+    except (accounts.LoginFailed, TooManyAttempts) as exc:
+        session.commit()  # failures count towards lockout and throttle
+        status = 429 if isinstance(exc, TooManyAttempts) else 401
+        return error_response(status, "unauthorized" if status == 401 else exc.code, exc.message)
+    issued = accounts.issue_token(user=user, hours=current_app.config["API_TOKEN_HOURS"])
+    session.commit()
+    return jsonify(token=issued.token, expires_at=presenters.iso(issued.expires_at)), 201
+
+
+@bp.delete("/tokens/current")
+def revoke_token():  # type: ignore[no-untyped-def]
+    token = request.headers["Authorization"].removeprefix("Bearer ").strip()
+    accounts.revoke_token(user=current_user, token=token)
+    session.commit()
+    return "", 204
+
+
+@bp.get("/me")
+def me():  # type: ignore[no-untyped-def]
+    return jsonify(presenters.user_json(current_user))
+
+
+@bp.get("/cases")
+def list_cases():  # type: ignore[no-untyped-def]
+    status_arg = request.args.get("status")
+    if status_arg and status_arg not in set(CaseStatus):
+        raise ValidationFailed(_("Unknown status %(status)s.", status=status_arg))
+    result = case_service.search_cases(
+        user=current_user,
+        status=CaseStatus(status_arg) if status_arg else None,
+        q=request.args.get("q"),
+        page=request.args.get("page", 1, type=int),
+    )
+    return jsonify(
+        items=[presenters.case_summary_json(case) for case in result.items],
+        next=result.next,
+        total=result.total,
+    )
+
+
+@bp.get("/cases/<int:case_id>")
+def get_case(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
+
+
+@bp.get("/jobs/<int:job_id>")
+def get_job(job_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(presenters.job_json(job_service.get_job(current_user, job_id)))
