@@ -1,0 +1,129 @@
+"""Fixtures: the app on PostgreSQL (one rolled-back transaction per test), S3 and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from app import create_app, migrate
+from tests.support import servers
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A fresh test database, migrated to head once per run."""
+    servers.recreate_database(servers.PG_URL)
+    migrate.upgrade(servers.PG_URL)
+    return servers.PG_URL
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's S3 server on loopback, for the whole run."""
+    with servers.moto_server(tmp_path_factory.mktemp("moto") / "server.log") as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database of the tests' own, emptied before and after."""
+    client = redis.Redis.from_url(servers.REDIS_URL)
+    client.flushdb()
+    yield servers.REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def app_settings(database_url: str, s3_endpoint: str) -> dict[str, Any]:
+    """Settings of the test app: PostgreSQL, the S3 server, in-process jobs."""
+    return {
+        "DAOJIAO_MODE": "testing",
+        "DATABASE_URL": database_url,
+        "S3_ENDPOINT": s3_endpoint,
+        "S3_ACCESS_KEY": servers.S3_ACCESS_KEY,
+        "S3_SECRET_KEY": servers.S3_SECRET_KEY,
+        "S3_BUCKET": "daojiao-test",
+        "REDIS_URL": None,
+        "WTF_CSRF_ENABLED": False,
+        "DAOJIAO_JOB_MODULES": ["tests.support.jobs"],
+    }
+
+
+@pytest.fixture(scope="session")
+def make_app(app_settings: dict[str, Any]) -> Callable[..., Flask]:
+    """Build an app with the test settings plus overrides."""
+
+    def build(**overrides: Any) -> Flask:
+        return create_app({**app_settings, **overrides})
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def _session_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    flask_app = make_app()
+    yield flask_app
+    flask_app.extensions["daojiao.db"].engine.dispose()
+
+
+@pytest.fixture
+def app(_session_app: Flask) -> Iterator[Flask]:
+    """The app, every session of it inside one transaction rolled back after the test."""
+    database = _session_app.extensions["daojiao.db"]
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    database.bind_to(connection)
+    try:
+        with _session_app.app_context():
+            yield _session_app
+    finally:
+        database.bind_to(None)
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def truncate_all(flask_app: Flask) -> None:
+    """Empty every table of a database that tests committed to (triggers bypassed)."""
+    from app.db import Base
+
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with flask_app.extensions["daojiao.db"].engine.begin() as connection:
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))  # noqa: S608
+        connection.execute(
+            text(
+                "INSERT INTO audit_heads (id, last_id, last_hash, count) VALUES (1, 0, :genesis, 0)"
+            ),
+            {"genesis": "0" * 64},
+        )
+
+
+@pytest.fixture
+def committed_app(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
+    """Apps whose work really commits (for other processes to see); emptied afterwards."""
+    built: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        flask_app = make_app(**overrides)
+        built.append(flask_app)
+        return flask_app
+
+    try:
+        yield build
+    finally:
+        if built:
+            truncate_all(built[0])
+        for flask_app in built:
+            flask_app.extensions["daojiao.db"].engine.dispose()

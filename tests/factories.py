@@ -1,0 +1,95 @@
+"""Small builders of test data; each flushes so ids exist, none commits."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from app.db import session
+from app.models import (
+    Case,
+    CaseStatus,
+    Organization,
+    OrgKind,
+    Party,
+    Policy,
+    PolicyKind,
+    User,
+    Vehicle,
+)
+from app.services import accounts
+
+PASSWORD = "correct-horse-battery"  # noqa: S105 - test accounts only
+_serial = itertools.count(1)
+
+
+def make_org(kind: OrgKind | str, name: str | None = None, **fields: Any) -> Organization:
+    """An organisation of `kind` with a unique name."""
+    kind = OrgKind(kind)
+    return accounts.create_organization(
+        actor=None, kind=kind, name=name or f"{kind.value}-{next(_serial)}", **fields
+    )
+
+
+def make_user(org: Organization, username: str | None = None, password: str = PASSWORD) -> User:
+    """A user of `org` with the role of its kind."""
+    return accounts.create_user(
+        actor=None,
+        org=org,
+        username=username or f"{org.kind.value}{next(_serial)}",
+        password=password,
+    )
+
+
+def make_case(
+    *,
+    police: Organization,
+    status: CaseStatus = CaseStatus.REPORTED,
+    insurer: Organization | None = None,
+    committee: Organization | None = None,
+    tribunal: Organization | None = None,
+    **fields: Any,
+) -> Case:
+    """A case reported by `police`, optionally insured by `insurer`, assigned and sent on."""
+    number = next(_serial)
+    case = Case(
+        number=fields.pop("number", f"DJ-TEST-{number:06d}"),
+        status=status,
+        reporting_unit_id=police.id,
+        mediation_committee_id=committee.id if committee else None,
+        tribunal_id=tribunal.id if tribunal else None,
+        **fields,
+    )
+    case.parties.append(
+        Party(
+            label="甲方",
+            position=0,
+            name=f"张{number}",
+            id_number="142301198503150012",
+            liability="main",
+        )
+    )
+    vehicle = Vehicle(plate=f"晋J{number:05d}", vehicle_type="小型轿车")
+    if insurer is not None:
+        vehicle.policies.append(
+            Policy(kind=PolicyKind.CTPI, insurer_name=insurer.name, insurer_org_id=insurer.id)
+        )
+    case.vehicles.append(vehicle)
+    session.add(case)
+    session.flush()
+    return case
+
+
+def login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:
+    """Log `client` in through the login form."""
+    response = client.post("/login", data={"username": user.username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def api_token(client: FlaskClient, user: User, password: str = PASSWORD) -> dict[str, str]:
+    """Headers with a fresh bearer token for `user`."""
+    response = client.post("/api/v1/tokens", json={"username": user.username, "password": password})
+    assert response.status_code == 201, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
