@@ -89,16 +89,29 @@ def error_response(status: int, code: str, message: str) -> tuple[Response | str
     return render_template(template, status=status, message=message), status
 
 
+def _log_denied(reason: str, *, case_id: int | None = None) -> None:
+    """Record an authorization failure; it is kept although the request's work rolls back."""
+    from flask_login import current_user
+
+    from app import audit
+
+    actor = current_user if current_user and current_user.is_authenticated else None
+    audit.record_now(
+        "access.denied",
+        actor=actor,
+        case_id=case_id,
+        details={"method": request.method, "path": request.path, "reason": reason},
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers; each rolls the session back before answering."""
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):  # type: ignore[no-untyped-def]
         session.rollback()
-        if isinstance(exc, NotAllowed):
-            from app import audit
-
-            audit.record_denied(reason=exc.message)
+        if isinstance(exc, NotAllowed) or exc.details.get("denied"):
+            _log_denied(exc.message, case_id=exc.details.get("case_id"))
         return error_response(exc.status, exc.code, exc.message)
 
     @app.errorhandler(StaleDataError)
@@ -115,6 +128,8 @@ def init_app(app: Flask) -> None:
         session.rollback()
         status = exc.code or 500
         message = exc.description or ""
+        if status == 403:
+            _log_denied(message)
         if status == 404:
             message = _("The page or record does not exist, or you may not see it.")
         elif status == 413:

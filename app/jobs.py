@@ -124,6 +124,9 @@ class Dispatcher:
     def __init__(self, app: Flask) -> None:
         self.app = app
         url = app.config["REDIS_URL"]
+        # RQ retries temporary failures; the row's last attempt gives up (JOB_MAX_ATTEMPTS).
+        retries = app.config["JOB_MAX_ATTEMPTS"] - 1
+        self.retry = Retry(max=retries, interval=RETRY_INTERVALS) if retries > 0 else None
         self.redis = (
             redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10) if url else None
         )
@@ -148,23 +151,21 @@ class Dispatcher:
                 return False
             spec = HANDLERS[job.kind]
             try:
-                with self.redis.pipeline() as pipe:  # type: ignore[union-attr]
-                    with contextlib.suppress(NoSuchJobError):
-                        RQJob.fetch(
-                            str(job_id), connection=self.redis, serializer=JSONSerializer
-                        ).delete(pipeline=pipe)
-                    self.queue(spec.queue).enqueue_call(
-                        "workers.tasks.run_job",
-                        args=[job_id],
-                        job_id=str(job_id),
-                        timeout=spec.timeout,
-                        result_ttl=3600,
-                        failure_ttl=7 * 86400,
-                        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                        description=f"{job.kind} #{job_id}",
-                        pipeline=pipe,
-                    )
-                    pipe.execute()
+                # A re-push replaces the RQ twin left by a dead worker (same id = row id).
+                with contextlib.suppress(NoSuchJobError):
+                    RQJob.fetch(
+                        str(job_id), connection=self.redis, serializer=JSONSerializer
+                    ).delete()
+                self.queue(spec.queue).enqueue_call(
+                    "workers.tasks.run_job",
+                    args=[job_id],
+                    job_id=str(job_id),
+                    timeout=spec.timeout,
+                    result_ttl=3600,
+                    failure_ttl=7 * 86400,
+                    retry=self.retry,
+                    description=f"{job.kind} #{job_id}",
+                )
             except redis.exceptions.RedisError as exc:
                 log.warning(
                     "job %s not pushed, Redis unreachable (%s); the sweeper will retry", job_id, exc
@@ -288,26 +289,8 @@ def run(job_id: int) -> JobStatus | None:
         return JobStatus.FAILED
     except TRANSIENT_ERRORS as exc:
         work.rollback()
-        attempts = work.get(Job, job_id, populate_existing=True).attempts  # type: ignore[union-attr]
-        if attempts >= current_app.config["JOB_MAX_ATTEMPTS"]:
-            _finish(
-                job_id,
-                JobStatus.FAILED,
-                error_code="unavailable",
-                error=f"A service stayed unreachable after {attempts} attempts: {exc}",
-            )
+        if _retry_or_give_up(job_id, exc) == JobStatus.FAILED:
             return JobStatus.FAILED
-        own = get_db().new_session()
-        _set(
-            own,
-            job_id,
-            status=JobStatus.QUEUED,
-            lease_until=None,
-            message=f"Retrying after a temporary error (attempt {attempts})",
-            error=str(exc),
-        )
-        own.commit()
-        own.close()
         raise
     except Exception as exc:
         work.rollback()
@@ -328,6 +311,38 @@ def run(job_id: int) -> JobStatus | None:
     )
     work.commit()
     return JobStatus.SUCCEEDED
+
+
+def _retry_or_give_up(job_id: int, exc: BaseException) -> JobStatus:
+    """After a temporary error: queue the job for another attempt, or fail it for good."""
+    own = get_db().new_session()
+    try:
+        attempts = own.scalar(select(Job.attempts).where(Job.id == job_id)) or 0
+        if attempts >= current_app.config["JOB_MAX_ATTEMPTS"]:
+            status = JobStatus.FAILED
+            _set(
+                own,
+                job_id,
+                status=status,
+                finished_at=utcnow(),
+                lease_until=None,
+                error_code="unavailable",
+                error=f"A service stayed unreachable after {attempts} attempts: {exc}",
+            )
+        else:
+            status = JobStatus.QUEUED
+            _set(
+                own,
+                job_id,
+                status=status,
+                lease_until=None,
+                error=str(exc),
+                message=f"Retrying after a temporary error (attempt {attempts})",
+            )
+        own.commit()
+        return status
+    finally:
+        own.close()
 
 
 def _finish(job_id: int, status: JobStatus, **values: Any) -> None:
