@@ -16,11 +16,12 @@ from tests.support import servers
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    """A fresh test database, migrated to head once per run."""
+def database_url() -> Iterator[str]:
+    """A fresh test database, migrated to head once per run, dropped at the end."""
     servers.recreate_database(servers.PG_URL)
     migrate.upgrade(servers.PG_URL)
-    return servers.PG_URL
+    yield servers.PG_URL
+    servers.drop_database(servers.PG_URL)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,10 @@ import psycopg
 import requests
 from psycopg import sql
 
+# Each run gets its own database, so that runs side by side never drop each other's.
 PG_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/daojiao_test"
+    "TEST_DATABASE_URL",
+    f"postgresql+psycopg://postgres:postgres@127.0.0.1:5432/daojiao_test_{os.getpid()}",
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 S3_ACCESS_KEY = "testing"
