@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
 from app import audit
 from app.config import ConfigError
@@ -21,12 +21,18 @@ def _create_app(overrides: dict[str, Any] | None = None) -> Flask:
     try:
         return create_app(overrides)
     except ConfigError as exc:
-        click.echo(f"daojiao: configuration error: {exc}", err=True)
-        sys.exit(2)
+        raise NoAppException(f"configuration error: {exc}") from exc
+
+
+class DaojiaoGroup(FlaskGroup):
+    """Flask's CLI group; listing commands needs no app (ours are on the group itself)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
 
 
 @click.group(
-    cls=FlaskGroup,
+    cls=DaojiaoGroup,
     create_app=_create_app,
     add_version_option=False,
     load_dotenv=False,
