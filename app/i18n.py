@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -18,7 +18,9 @@ DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def select_locale() -> str:
-    """The session's choice, then the user's saved choice, then Chinese."""
+    """The session's choice, then the user's saved choice, then Chinese (also outside requests)."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen

@@ -82,8 +82,9 @@ def change_password():  # type: ignore[no-untyped-def]
             user=current_user, ip=request.remote_addr, user_agent=request.user_agent.string
         )
         db_session.commit()
-        current_user.login_token = token
-        login_user(current_user, remember=False)
+        user = current_user._get_current_object()
+        user.login_token = token
+        login_user(user, remember=False)
         flash(_("Your password was changed. Other sessions have been logged out."), "success")
         return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form), 400 if form.is_submitted() else 200
