@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app import access, audit
 from app.db import session
@@ -74,7 +75,9 @@ def organization(org_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/users", methods=["GET", "POST"])
 def users():  # type: ignore[no-untyped-def]
     form = UserCreateForm()
-    form.org_id.choices = [(org.id, org.name) for org in accounts.list_organizations(active=True)]
+    form.org_id.choices = [
+        SelectChoice(org.id, org.name) for org in accounts.list_organizations(active=True)
+    ]
     if form.validate_on_submit():
         try:
             user = accounts.create_user(

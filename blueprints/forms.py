@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.labels import ORG_KIND_LABELS
@@ -25,7 +26,9 @@ class PasswordChangeForm(FlaskForm):
 
 
 class OrganizationForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=list(ORG_KIND_LABELS.items()))
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice(kind, label) for kind, label in ORG_KIND_LABELS.items()]
+    )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
     aliases = TextAreaField(_l("Other names (one per line)"), validators=[Optional()])
