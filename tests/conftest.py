@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -57,12 +58,25 @@ def app_settings(database_url: str, s3_endpoint: str) -> dict[str, Any]:
     }
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    Tests hold an app context open to use the session; without this, requests would share
+    its `g` (Flask-Login's cached user, the request's database session) with the test body.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def make_app(app_settings: dict[str, Any]) -> Callable[..., Flask]:
     """Build an app with the test settings plus overrides."""
 
     def build(**overrides: Any) -> Flask:
-        return create_app({**app_settings, **overrides})
+        flask_app = create_app({**app_settings, **overrides})
+        flask_app.test_client_class = IsolatedClient
+        return flask_app
 
     return build
 
