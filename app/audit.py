@@ -100,12 +100,11 @@ def record(
     return event
 
 
-def record_now(action: str, *, actor: User | None, **kwargs: Any) -> None:
+def record_now(action: str, *, actor_id: int | None, **kwargs: Any) -> None:
     """Append one event in its own transaction: kept even when the request's work rolls back."""
     own = get_db().new_session()
     try:
-        if actor is not None:
-            actor = own.get(User, actor.id)
+        actor = own.get(User, actor_id) if actor_id is not None else None
         record(action, actor=actor, db_session=own, **kwargs)
         own.commit()
     finally:

@@ -89,16 +89,21 @@ def error_response(status: int, code: str, message: str) -> tuple[Response | str
     return render_template(template, status=status, message=message), status
 
 
-def _log_denied(reason: str, *, case_id: int | None = None) -> None:
-    """Record an authorization failure; it is kept although the request's work rolls back."""
+def _current_user_id() -> int | None:
+    # Read before the rollback: afterwards the user object would reload through the request's
+    # own transaction, which then could swallow the denial record.
     from flask_login import current_user
 
+    return current_user.id if current_user and current_user.is_authenticated else None
+
+
+def _log_denied(reason: str, *, actor_id: int | None, case_id: int | None = None) -> None:
+    """Record an authorization failure; it is kept although the request's work rolls back."""
     from app import audit
 
-    actor = current_user if current_user and current_user.is_authenticated else None
     audit.record_now(
         "access.denied",
-        actor=actor,
+        actor_id=actor_id,
         case_id=case_id,
         details={"method": request.method, "path": request.path, "reason": reason},
     )
@@ -109,9 +114,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):  # type: ignore[no-untyped-def]
+        actor_id = _current_user_id()
         session.rollback()
         if isinstance(exc, NotAllowed) or exc.details.get("denied"):
-            _log_denied(exc.message, case_id=exc.details.get("case_id"))
+            _log_denied(exc.message, actor_id=actor_id, case_id=exc.details.get("case_id"))
         return error_response(exc.status, exc.code, exc.message)
 
     @app.errorhandler(StaleDataError)
@@ -125,11 +131,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        actor_id = _current_user_id() if exc.code == 403 else None
         session.rollback()
         status = exc.code or 500
         message = exc.description or ""
         if status == 403:
-            _log_denied(message)
+            _log_denied(message, actor_id=actor_id)
         if status == 404:
             message = _("The page or record does not exist, or you may not see it.")
         elif status == 413:

@@ -131,8 +131,12 @@ def worker(flask_app: Flask, tmp_path: Path, *args: str) -> Iterator[subprocess.
     log = tmp_path / f"worker-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workers", *args], cwd=REPO, env=worker_env(flask_app),
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "workers", *args],
+            cwd=REPO,
+            env=worker_env(flask_app),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         yield proc
@@ -209,8 +213,11 @@ def test_job_of_a_killed_worker_runs_again_and_its_effect_happens_once(
     assert effects(job.id) == 0
 
     with worker(redis_app, tmp_path):
-        wait_for(lambda: reload(job.id).status == JobStatus.SUCCEEDED, 60,
-                 "the sweeper and a second worker to finish the job")
+        wait_for(
+            lambda: reload(job.id).status == JobStatus.SUCCEEDED,
+            60,
+            "the sweeper and a second worker to finish the job",
+        )
     done = reload(job.id)
     assert done.attempts == 2
     assert effects(job.id) == 1
@@ -232,8 +239,9 @@ def test_commit_while_redis_is_down_loses_no_job(
     up = committed_app(REDIS_URL=redis_url, JOB_SWEEP_SECONDS=1)
     with up.app_context():
         assert jobs.sweep() == 1
-        queue = Queue("default", connection=redis.Redis.from_url(redis_url),
-                      serializer=JSONSerializer)
+        queue = Queue(
+            "default", connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer
+        )
         assert str(job_id) in queue.get_job_ids()
         assert jobs.sweep() == 0  # already on the queue: not pushed twice
         with worker(up, tmp_path, "--burst") as proc:

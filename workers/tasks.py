@@ -33,7 +33,7 @@ def verify_document(job: Job, progress: jobs.Progress) -> None:
     except IntegrityError as exc:
         audit.record_now(
             "document.altered",
-            actor=None,
+            actor_id=None,
             case_id=document.case_id,
             subject=f"document:{document.id}",
             details={"error": str(exc)},

@@ -25,6 +25,11 @@ class CasePage:
         return self.page + 1 if self.page < self.pages else None
 
 
+def _like_literal(text: str) -> str:
+    """Escape LIKE wildcards so that `%` and `_` typed by a user match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def search_cases(
     *,
     user: User,
@@ -39,13 +44,16 @@ def search_cases(
         query = query.where(Case.status == status)
     text = (q or "").strip()
     if text:
-        pattern = f"%{text.replace('·', '').replace(' ', '').upper()}%"
+        literal = _like_literal(text)
+        plate = _like_literal(text.replace("·", "").replace("・", "").replace(" ", "").upper())
         query = query.where(
             or_(
-                Case.number.ilike(f"%{text}%"),
-                Case.report_no.ilike(f"%{text}%"),
-                Case.parties.any(or_(Party.name.ilike(f"%{text}%"), Party.id_number == text)),
-                Case.vehicles.any(Vehicle.plate.ilike(pattern)),
+                Case.number.ilike(f"%{literal}%", escape="\\"),
+                Case.report_no.ilike(f"%{literal}%", escape="\\"),
+                Case.parties.any(
+                    or_(Party.name.ilike(f"%{literal}%", escape="\\"), Party.id_number == text)
+                ),
+                Case.vehicles.any(Vehicle.plate.ilike(f"%{plate}%", escape="\\")),
             )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

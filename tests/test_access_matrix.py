@@ -1,0 +1,464 @@
+"""Every route × every role × own or other organisation's case: who reaches what (DESIGN.md §1).
+
+`ACCESS` is the one table of expected answers. `test_every_route_is_in_the_access_table` fails
+when a route, or one of its methods, is missing from it: whoever adds a route adds its row here.
+
+Hashing a password costs up to half a second on a busy machine, so the world (organisations, one
+user per role, cases, jobs, logins and tokens) is built once per module inside a transaction that
+is rolled back at the end, and each test runs in a savepoint of its own, rolled back after it.
+Nothing commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from sqlalchemy import Connection, select
+from werkzeug.test import TestResponse
+
+from app import jobs
+from app.db import session
+from app.models import AuditEvent, CaseStatus, Organization, OrgKind, User
+from tests.factories import api_token, login, make_case, make_org, make_user
+
+SESSION_COOKIE = "daojiao_session"
+IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A 302 to this path."""
+
+    path: str
+
+
+LOGIN = Redirect("/login")
+HOME = Redirect("/cases/")
+BACK = Redirect("/")  # the language switch goes back home when there is no referrer
+# The guard lets the caller through (no 401, 403, login redirect or server error); used for the
+# admin forms, whose answer to an empty POST depends on the form, not on access.
+PASSES = "passes"
+
+Outcome = int | Redirect | str | dict[str, int]
+
+ROLES = ("anonymous", "police", "adjuster", "mediator", "judge", "admin")
+USER_ROLES = ROLES[1:]
+ORG_KIND = {
+    "police": OrgKind.POLICE,
+    "adjuster": OrgKind.INSURER,
+    "mediator": OrgKind.MEDIATION,
+    "judge": OrgKind.TRIBUNAL,
+    "admin": OrgKind.PLATFORM,
+}
+
+# The world's cases. "A" is the callers' own organisation of that kind, "B" another one of the
+# same kind, None none: (status, reporting police unit, insurer on a policy, committee, tribunal).
+CASES: dict[str, tuple[CaseStatus, str, str | None, str | None, str | None]] = {
+    "reported_here": (CaseStatus.CONFIRMING, "A", "B", "B", "B"),
+    "insured_here": (CaseStatus.REPORTED, "B", "A", None, None),
+    "mediated_here": (CaseStatus.NEGOTIATING, "B", "B", "A", None),
+    "judged_here": (CaseStatus.CONFIRMING, "B", "B", "B", "A"),
+    "elsewhere": (CaseStatus.CONFIRMING, "B", "B", "B", "B"),
+    # Police see their own drafts; an insurer sees a case only once the police confirmed it.
+    "draft_insured_here": (CaseStatus.DRAFT, "A", "A", None, None),
+    "withdrawn_insured_here": (CaseStatus.WITHDRAWN, "A", "A", None, None),
+    # Insured and mediated here, but no confirmation request went to any tribunal yet.
+    "no_tribunal": (CaseStatus.NEGOTIATING, "B", "A", "A", None),
+}
+MISSING = "missing"  # an id no case (and no job) has: 404 for everyone, not logged as denied
+
+# Which of the world's cases each role sees; any other case answers 404, never 403.
+SEES: dict[str, tuple[str, ...]] = {
+    "police": ("reported_here", "draft_insured_here", "withdrawn_insured_here"),
+    "adjuster": ("insured_here", "no_tribunal"),
+    "mediator": ("mediated_here", "no_tribunal"),
+    "judge": ("judged_here",),
+    "admin": tuple(CASES),
+}
+
+
+def by_case(role: str) -> dict[str, int]:
+    """The answer for each case of the world (or its job): 200 if `role` sees it, else 404."""
+    answers = {key: 200 if key in SEES[role] else 404 for key in CASES}
+    return {**answers, MISSING: 404}
+
+
+def row(*outcomes: Outcome) -> dict[str, Outcome]:
+    """One line of the table, in the order of ROLES."""
+    return dict(zip(ROLES, outcomes, strict=True))
+
+
+BY_CASE = tuple(by_case(role) for role in USER_ROLES)
+ADMIN_ONLY_PAGE = row(LOGIN, 403, 403, 403, 403, 200)
+ADMIN_ONLY_FORM = row(LOGIN, 403, 403, 403, 403, PASSES)
+
+# endpoint → method → role → expected answer.
+ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
+    # ---------------------------- anonymous, police, adjuster, mediator, judge, admin
+    "main.home": {"GET": row(LOGIN, HOME, HOME, HOME, HOME, HOME)},
+    "main.set_language": {"GET": row(BACK, BACK, BACK, BACK, BACK, BACK)},
+    "main.health": {"GET": row(200, 200, 200, 200, 200, 200)},
+    # An empty login form is refused as input (400), whoever sends it.
+    "auth.login": {"GET": row(200, 200, 200, 200, 200, 200), "POST": row(*[400] * 6)},
+    "auth.logout": {"POST": row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)},
+    "auth.change_password": {
+        "GET": row(LOGIN, 200, 200, 200, 200, 200),
+        "POST": row(LOGIN, 400, 400, 400, 400, 400),
+    },
+    "cases.index": {"GET": row(LOGIN, 200, 200, 200, 200, 200)},
+    "cases.show": {"GET": row(LOGIN, *BY_CASE)},
+    "admin.organizations": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
+    "admin.organization": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
+    "admin.users": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
+    "admin.user": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
+    "admin.audit_log": {"GET": ADMIN_ONLY_PAGE},
+    "api.openapi": {"GET": row(200, 200, 200, 200, 200, 200)},
+    # Public: an empty body is refused as input (422), never as a caller (401).
+    "api.issue_token": {"POST": row(422, 422, 422, 422, 422, 422)},
+    "api.revoke_token": {"DELETE": row(401, 204, 204, 204, 204, 204)},
+    "api.me": {"GET": row(401, 200, 200, 200, 200, 200)},
+    "api.list_cases": {"GET": row(401, 200, 200, 200, 200, 200)},
+    "api.get_case": {"GET": row(401, *BY_CASE)},
+    "api.get_job": {"GET": row(401, *BY_CASE)},
+}
+
+# Request bodies of routes that need one to reach their access decision.
+BODIES: dict[str, dict[str, Any]] = {"api.issue_token": {"json": {}}}
+
+def _cells() -> Iterator[Any]:
+    for endpoint, methods in ACCESS.items():
+        for method, by_role in methods.items():
+            for role in by_role:
+                yield pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The world
+
+
+@dataclass
+class World:
+    app: Flask
+    connection: Connection
+    users: dict[str, User] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    case_ids: dict[str, int] = field(default_factory=dict)
+    job_ids: dict[str, int] = field(default_factory=dict)
+    subject_org_id: int = 0
+    subject_user_id: int = 0
+
+    def arguments(self, endpoint: str, key: str | None) -> dict[str, Any]:
+        """Values for the variable parts of the endpoint's URL; `key` names a world's case."""
+        (rule,) = self.app.url_map.iter_rules(endpoint)
+        values = {
+            "case_id": self.case_ids.get(key or "", 0),
+            "job_id": self.job_ids.get(key or "", 0),
+            "org_id": self.subject_org_id,
+            "user_id": self.subject_user_id,
+            "code": "en",
+        }
+        unknown = rule.arguments - values.keys()
+        assert not unknown, f"teach World.arguments to fill {sorted(unknown)} of {rule.rule}"
+        return {name: values[name] for name in rule.arguments}
+
+    def url(self, endpoint: str, method: str, key: str | None = None) -> str:
+        adapter = self.app.url_map.bind("localhost")
+        return adapter.build(endpoint, self.arguments(endpoint, key), method=method)
+
+    def call(self, role: str, endpoint: str, method: str, key: str | None = None) -> TestResponse:
+        """One request as `role`: the portal by session cookie, the API by bearer token."""
+        client = self.app.test_client()
+        headers = {}
+        if role != "anonymous":
+            if endpoint.startswith("api."):
+                headers["Authorization"] = f"Bearer {self.tokens[role]}"
+            else:
+                client.set_cookie(SESSION_COOKIE, self.cookies[role])
+        path = self.url(endpoint, method, key)
+        return client.open(path, method=method, headers=headers, **BODIES.get(endpoint, {}))
+
+
+def _build_world(flask_app: Flask, connection: Connection) -> World:
+    world = World(flask_app, connection)
+    orgs: dict[tuple[str, str], Organization] = {
+        (role, side): make_org(ORG_KIND[role]) for role in USER_ROLES for side in "AB"
+    }
+    for role in USER_ROLES:
+        world.users[role] = make_user(orgs[role, "A"])
+    world.subject_org_id = orgs["police", "A"].id
+    world.subject_user_id = world.users["police"].id
+
+    def org(role: str, side: str | None) -> Organization | None:
+        return orgs[role, side] if side else None
+
+    for key, (status, police, insurer, committee, tribunal) in CASES.items():
+        case = make_case(
+            police=orgs["police", police],
+            status=status,
+            insurer=org("adjuster", insurer),
+            committee=org("mediator", committee),
+            tribunal=org("judge", tribunal),
+        )
+        world.case_ids[key] = case.id
+        world.job_ids[key] = jobs.schedule("test.slow_effect", subject_id=1, case_id=case.id).id
+    world.case_ids[MISSING] = max(world.case_ids.values()) + 1000
+    world.job_ids[MISSING] = max(world.job_ids.values()) + 1000
+    session.flush()
+
+    for role, user in world.users.items():
+        client = flask_app.test_client()
+        login(client, user)
+        world.tokens[role] = api_token(client, user)["Authorization"].removeprefix("Bearer ")
+        cookie = client.get_cookie(SESSION_COOKIE)
+        assert cookie is not None
+        world.cookies[role] = cookie.value
+    return world
+
+
+@pytest.fixture(scope="module")
+def matrix_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """An app of this module's own, so that no other fixture rebinds its database."""
+    flask_app = make_app()
+    yield flask_app
+    flask_app.extensions["daojiao.db"].engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_world(matrix_app: Flask) -> Iterator[World]:
+    """The world, built once inside a transaction that is rolled back after the module."""
+    database = matrix_app.extensions["daojiao.db"]
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    database.bind_to(connection)
+    try:
+        with matrix_app.app_context():
+            yield _build_world(matrix_app, connection)
+    finally:
+        database.bind_to(None)
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def world(module_world: World) -> Iterator[World]:
+    """The world, with whatever this test changes rolled back after it."""
+    savepoint = module_world.connection.begin_nested()
+    session.expire_all()
+    try:
+        yield module_world
+    finally:
+        savepoint.rollback()
+        session.expire_all()
+
+
+# ---------------------------------------------------------------------------------------------
+# The table is complete
+
+
+def _routes(flask_app: Flask) -> set[tuple[str, str]]:
+    return {
+        (rule.endpoint, method)
+        for rule in flask_app.url_map.iter_rules()
+        if rule.endpoint not in IGNORED_ENDPOINTS
+        for method in (rule.methods or set()) - IGNORED_METHODS
+    }
+
+
+def test_every_route_is_in_the_access_table(matrix_app: Flask) -> None:
+    in_table = {(endpoint, method) for endpoint, methods in ACCESS.items() for method in methods}
+    missing = sorted(_routes(matrix_app) - in_table)
+    assert not missing, f"add these routes to ACCESS in {__file__}: {missing}"
+
+
+def test_access_table_names_only_existing_routes(matrix_app: Flask) -> None:
+    in_table = {(endpoint, method) for endpoint, methods in ACCESS.items() for method in methods}
+    assert not sorted(in_table - _routes(matrix_app))
+
+
+def test_access_table_gives_every_role_an_answer() -> None:
+    for methods in ACCESS.values():
+        for by_role in methods.values():
+            assert tuple(by_role) == ROLES
+
+
+# ---------------------------------------------------------------------------------------------
+# Every cell
+
+
+def _check(response: TestResponse, expected: int | Redirect | str, api: bool) -> str | None:
+    """None if the response is the expected answer, else what is wrong."""
+    status = response.status_code
+    if isinstance(expected, Redirect):
+        location = urlsplit(response.headers.get("Location", "")).path
+        if status != 302 or location != expected.path:
+            return f"expected a redirect to {expected.path}, got {status} {location}"
+        return None
+    if expected == PASSES:
+        to_login = status == 302 and urlsplit(response.headers["Location"]).path == "/login"
+        if status in (401, 403) or status >= 500 or to_login:
+            return f"expected the guard to let the caller through, got {status}"
+        return None
+    if status != expected:
+        return f"expected {expected}, got {status}"
+    if status >= 400:
+        if api:
+            body = response.get_json(silent=True) or {}
+            error = body.get("error") or {}
+            wanted = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status)
+            if (wanted and error.get("code") != wanted) or not error.get("message"):
+                return f"expected a JSON error {wanted}, got {response.get_data(as_text=True)!r}"
+        elif status in (403, 404) and response.mimetype != "text/html":
+            return f"expected the {status} page, got {response.mimetype}"
+    return None
+
+
+def _is_denial(role: str, answer: Outcome, key: str | None) -> bool:
+    """An authorization failure: a 403, or a 404 for a case (or job) that exists."""
+    if role == "anonymous":
+        return False
+    return answer == 403 or (answer == 404 and key not in (None, MISSING))
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role"), list(_cells()))
+def test_route_answers_each_role_as_the_access_table_says(
+    world: World, endpoint: str, method: str, role: str
+) -> None:
+    expected = ACCESS[endpoint][method][role]
+    targets = expected.items() if isinstance(expected, dict) else [(None, expected)]
+    problems = []
+    for key, answer in targets:
+        response = world.call(role, endpoint, method, key)
+        if problem := _check(response, answer, api=endpoint.startswith("api.")):
+            case = f" ({key} case)" if key else ""
+            where = f"{method} {world.url(endpoint, method, key)} as {role}{case}"
+            problems.append(f"{where}: {problem}")
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Denials are audited
+
+
+def _denials() -> Iterator[tuple[str, str]]:
+    for endpoint, methods in ACCESS.items():
+        for method, by_role in methods.items():
+            if any(
+                _is_denial(role, answer, key)
+                for role, expected in by_role.items()
+                for key, answer in (
+                    expected.items() if isinstance(expected, dict) else [(None, expected)]
+                )
+            ):
+                yield endpoint, method
+
+
+def denied_events() -> list[AuditEvent]:
+    """The access.denied events, oldest first."""
+    query = select(AuditEvent).where(AuditEvent.action == "access.denied").order_by(AuditEvent.id)
+    return list(session.scalars(query))
+
+
+@pytest.mark.parametrize(("endpoint", "method"), list(_denials()))
+def test_every_authorization_failure_writes_an_access_denied_event(
+    world: World, endpoint: str, method: str
+) -> None:
+    problems = []
+    for role, expected in ACCESS[endpoint][method].items():
+        targets = expected.items() if isinstance(expected, dict) else [(None, expected)]
+        for key, answer in targets:
+            if not _is_denial(role, answer, key):
+                continue
+            before = len(denied_events())
+            world.call(role, endpoint, method, key)
+            events = denied_events()[before:]
+            actors = [event.actor_id for event in events]
+            if actors != [world.users[role].id]:
+                problems.append(f"{method} {endpoint} as {role} ({key}): events by {actors}")
+    assert not problems, "\n".join(problems)
+
+
+def test_forbidden_admin_page_writes_an_access_denied_event(world: World) -> None:
+    before = len(denied_events())
+
+    response = world.call("mediator", "admin.users", "GET")
+
+    assert response.status_code == 403
+    (event,) = denied_events()[before:]
+    assert event.actor_id == world.users["mediator"].id
+    assert event.org_id == world.users["mediator"].org_id
+    assert event.details["method"] == "GET"
+    assert event.details["path"] == "/admin/users"
+
+
+def test_invisible_case_answers_not_found_and_is_audited_as_denied(world: World) -> None:
+    before = len(denied_events())
+
+    response = world.call("adjuster", "api.get_case", "GET", "draft_insured_here")
+
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+    (event,) = denied_events()[before:]
+    assert event.actor_id == world.users["adjuster"].id
+    assert event.case_id == world.case_ids["draft_insured_here"]
+
+
+def test_missing_case_answers_not_found_without_denied_event(world: World) -> None:
+    before = len(denied_events())
+
+    response = world.call("police", "api.get_case", "GET", MISSING)
+
+    assert response.status_code == 404
+    assert denied_events()[before:] == []
+
+
+def test_allowed_request_writes_no_denied_event(world: World) -> None:
+    before = len(denied_events())
+
+    response = world.call("police", "cases.show", "GET", "reported_here")
+
+    assert response.status_code == 200
+    assert denied_events()[before:] == []
+
+
+def test_judge_cannot_see_case_sent_to_no_tribunal(world: World) -> None:
+    assert world.call("judge", "cases.show", "GET", "no_tribunal").status_code == 404
+    assert world.call("judge", "api.get_case", "GET", "no_tribunal").status_code == 404
+
+
+def test_adjuster_cannot_see_draft_case_insured_by_their_insurer(world: World) -> None:
+    assert world.call("adjuster", "cases.show", "GET", "draft_insured_here").status_code == 404
+    assert world.call("adjuster", "api.get_case", "GET", "draft_insured_here").status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists go through the same filter
+
+
+@pytest.mark.parametrize("role", USER_ROLES)
+def test_case_list_shows_exactly_the_cases_the_role_sees(world: World, role: str) -> None:
+    api = world.call(role, "api.list_cases", "GET")
+    page = world.call(role, "cases.index", "GET").get_data(as_text=True)
+
+    expected_ids = {world.case_ids[key] for key in SEES[role]}
+    assert {item["id"] for item in api.get_json()["items"]} == expected_ids
+    assert api.get_json()["total"] == len(expected_ids)
+    shown = {key for key in CASES if f'/cases/{world.case_ids[key]}"' in page}
+    assert shown == set(SEES[role])
+
+
+@pytest.mark.parametrize("role", USER_ROLES)
+def test_job_without_case_is_seen_by_its_creator_and_admin_only(world: World, role: str) -> None:
+    job = jobs.schedule("test.slow_effect", subject_id=1, actor=world.users["police"])
+    session.flush()
+
+    headers = {"Authorization": f"Bearer {world.tokens[role]}"}
+    response = world.app.test_client().get(f"/api/v1/jobs/{job.id}", headers=headers)
+
+    assert response.status_code == (200 if role in ("police", "admin") else 404)
