@@ -284,7 +284,7 @@ def run(job_id: int) -> JobStatus | None:
         spec.func(job, _progress_reporter(job_id, lease))
     except PermanentJobError as exc:
         work.rollback()
-        _finish(job_id, JobStatus.FAILED, error=exc.message, error_code=exc.code)
+        _fail(job_id, code=exc.code, error=exc.message)
         log.info("job %s failed for good: %s", job_id, exc.code)
         return JobStatus.FAILED
     except TRANSIENT_ERRORS as exc:
@@ -294,10 +294,9 @@ def run(job_id: int) -> JobStatus | None:
         raise
     except Exception as exc:
         work.rollback()
-        _finish(
+        _fail(
             job_id,
-            JobStatus.FAILED,
-            error_code="internal_error",
+            code="internal_error",
             error=f"Internal error ({type(exc).__name__}); the administrators were notified.",
         )
         raise
@@ -319,39 +318,59 @@ def _retry_or_give_up(job_id: int, exc: BaseException) -> JobStatus:
     try:
         attempts = own.scalar(select(Job.attempts).where(Job.id == job_id)) or 0
         if attempts >= current_app.config["JOB_MAX_ATTEMPTS"]:
-            status = JobStatus.FAILED
-            _set(
-                own,
+            _fail(
                 job_id,
-                status=status,
-                finished_at=utcnow(),
-                lease_until=None,
-                error_code="unavailable",
+                code="unavailable",
+                db_session=own,
                 error=f"A service stayed unreachable after {attempts} attempts: {exc}",
             )
-        else:
-            status = JobStatus.QUEUED
-            _set(
-                own,
-                job_id,
-                status=status,
-                lease_until=None,
-                error=str(exc),
-                message=f"Retrying after a temporary error (attempt {attempts})",
-            )
+            return JobStatus.FAILED
+        _set(
+            own,
+            job_id,
+            status=JobStatus.QUEUED,
+            lease_until=None,
+            error=str(exc),
+            message=f"Retrying after a temporary error (attempt {attempts})",
+        )
         own.commit()
-        return status
+        return JobStatus.QUEUED
     finally:
         own.close()
 
 
-def _finish(job_id: int, status: JobStatus, **values: Any) -> None:
-    own = get_db().new_session()
+def _fail(job_id: int, *, code: str, error: str, db_session: Session | None = None) -> None:
+    """Mark the job failed for good, with the reason users see, and audit it."""
+    from app import audit
+
+    own = db_session or get_db().new_session()
     try:
-        _set(own, job_id, status=status, finished_at=utcnow(), lease_until=None, **values)
+        _set(
+            own,
+            job_id,
+            status=JobStatus.FAILED,
+            finished_at=utcnow(),
+            lease_until=None,
+            error_code=code,
+            error=error,
+        )
+        job = own.get(Job, job_id)
+        audit.record(
+            "job.failed",
+            actor=None,
+            case_id=job.case_id if job else None,
+            subject=f"job:{job_id}",
+            db_session=own,
+            details={
+                "kind": job.kind if job else None,
+                "code": code,
+                "subject_id": job.subject_id if job else None,
+            },
+        )
         own.commit()
     finally:
-        own.close()
+        if db_session is None:
+            own.close()
 
 
 def run_inline(job_id: int) -> None:

@@ -131,6 +131,7 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
 # Request bodies of routes that need one to reach their access decision.
 BODIES: dict[str, dict[str, Any]] = {"api.issue_token": {"json": {}}}
 
+
 def _cells() -> Iterator[Any]:
     for endpoint, methods in ACCESS.items():
         for method, by_role in methods.items():

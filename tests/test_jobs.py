@@ -74,6 +74,11 @@ def test_permanent_failure_is_recorded_with_its_reason(app: Flask) -> None:
     assert failed.error_code == "damaged"
     assert failed.error == "文件无法读取"
     assert failed.attempts == 1
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.subject == f"job:{job.id}")
+    ).one()
+    assert event.action == "job.failed"
+    assert event.details["code"] == "damaged"
 
 
 def test_transient_errors_are_retried_until_the_job_succeeds(app: Flask) -> None:

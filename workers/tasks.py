@@ -31,13 +31,6 @@ def verify_document(job: Job, progress: jobs.Progress) -> None:
     try:
         get_store().read(document.object_key, sha256=document.sha256)
     except IntegrityError as exc:
-        audit.record_now(
-            "document.altered",
-            actor_id=None,
-            case_id=document.case_id,
-            subject=f"document:{document.id}",
-            details={"error": str(exc)},
-        )
         raise jobs.PermanentJobError(
             _("The stored file does not match its recorded fingerprint."), code="altered"
         ) from exc
