@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 import uuid
 from collections.abc import Mapping
@@ -36,6 +38,9 @@ _KEY_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Suffix of LocalStore's metadata sidecar; a key ending in it would collide.
 META_SUFFIX = ".meta.json"
+
+
+logger = logging.getLogger(__name__)
 
 
 class StorageError(Exception):
@@ -140,9 +145,13 @@ def check_expiry(expires: timedelta) -> None:
         )
 
 
-def integrity_error(key: str, expected: str, actual: str) -> IntegrityError:
-    """Build the IntegrityError for a digest mismatch on key."""
-    return IntegrityError(f"object {key!r} is corrupt: expected sha256 {expected}, got {actual}")
+def verified(key: str, data: bytes, expected: str) -> bytes:
+    """Return `data` if its SHA-256 is `expected`; otherwise log and raise IntegrityError."""
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        logger.error("integrity check failed for %s: expected %s, got %s", key, expected, actual)
+        raise IntegrityError(f"object {key!r} is corrupt: expected sha256 {expected}, got {actual}")
+    return data
 
 
 def _as_bool(value: Any) -> bool:

@@ -20,8 +20,8 @@ from storage import (
     StoredObject,
     check_expiry,
     check_sha256,
-    integrity_error,
     validate_key,
+    verified,
 )
 
 logger = logging.getLogger(__name__)
@@ -114,16 +114,7 @@ class LocalStore:
         path = self._path(key)
         with self._io_errors(key):
             data = path.read_bytes()
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected:
-            logger.error(
-                "integrity check failed for %s: expected %s, got %s",
-                key,
-                expected,
-                actual,
-            )
-            raise integrity_error(key, expected, actual)
-        return data
+        return verified(key, data, expected)
 
     def stat(self, key: str) -> StoredObject:
         """Return the digest and media type recorded at put time and the file size."""

@@ -26,8 +26,8 @@ from storage import (
     StoredObject,
     check_expiry,
     check_sha256,
-    integrity_error,
     validate_key,
+    verified,
 )
 
 logger = logging.getLogger(__name__)
@@ -167,16 +167,7 @@ class MinioStore:
             finally:
                 response.close()
                 response.release_conn()
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected:
-            logger.error(
-                "integrity check failed for %s: expected %s, got %s",
-                key,
-                expected,
-                actual,
-            )
-            raise integrity_error(key, expected, actual)
-        return data
+        return verified(key, data, expected)
 
     def stat(self, key: str) -> StoredObject:
         """Return the digest recorded at put time and the server's size and type."""
