@@ -10,7 +10,7 @@ from app.models.accounts import (
     User,
 )
 from app.models.audit import AuditEvent, AuditHead
-from app.models.cases import Case, CaseStatus, Party, Policy, PolicyKind, Vehicle
+from app.models.cases import Case, CaseStatus, Party, Policy, PolicyKind, Report, Vehicle
 from app.models.deadlines import Deadline, DeadlineStatus
 from app.models.documents import Document
 from app.models.jobs import Job, JobStatus
@@ -33,6 +33,7 @@ __all__ = [
     "Party",
     "Policy",
     "PolicyKind",
+    "Report",
     "Role",
     "User",
     "Vehicle",

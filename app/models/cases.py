@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -61,6 +62,7 @@ class Case(Base):
     vehicles: Mapped[list[Vehicle]] = relationship(
         back_populates="case", order_by="Vehicle.id", cascade="all, delete-orphan"
     )
+    report: Mapped[Report | None] = relationship(back_populates="case", uselist=False)
 
     # Concurrent edits of one case raise StaleDataError (mapped to 409), never a lost update.
     __mapper_args__ = {"version_id_col": version}
@@ -82,8 +84,35 @@ class Party(Base):
     role: Mapped[str | None] = mapped_column(String(20))
     traffic_mode: Mapped[str | None] = mapped_column(String(100))
     liability: Mapped[str | None] = mapped_column(String(10))
+    age: Mapped[int | None]
+    address: Mapped[str | None] = mapped_column(String(300))
+    license_no: Mapped[str | None] = mapped_column(String(50))
 
     case: Mapped[Case] = relationship(back_populates="parties")
+
+
+class Report(Base):
+    """The accident liability letter of a case: what the parser read, and what police confirmed.
+
+    `parsed` is the parser's output, kept unchanged as evidence of what was read; `fields` is
+    the reviewed version (INTERFACES.md §2 shape) from which the case's rows are written.
+    """
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    parser_version: Mapped[str | None] = mapped_column(String(20))
+    parsed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Width and height in PDF points of each page, for placing highlights on page images.
+    page_sizes: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    case: Mapped[Case] = relationship(back_populates="report")
 
 
 class Vehicle(Base):
