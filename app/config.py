@@ -87,7 +87,12 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     settings["S3_ENDPOINT"] = endpoint or None
     settings["S3_ACCESS_KEY"] = raw.get("S3_ACCESS_KEY")
     settings["S3_SECRET_KEY"] = raw.get("S3_SECRET_KEY")
-    settings["S3_BUCKET"] = raw.get("S3_BUCKET", "daojiao")
+    bucket = str(raw.get("S3_BUCKET", "daojiao"))
+    if not re.match(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$", bucket):
+        raise ConfigError(
+            f"S3_BUCKET must be 3-63 lower-case letters, digits, '.' or '-', not {bucket!r}"
+        )
+    settings["S3_BUCKET"] = bucket
     settings["S3_REGION"] = raw.get("S3_REGION")
     settings["S3_SECURE"] = _flag("S3_SECURE", raw.get("S3_SECURE", False))
     settings["OBJECT_STORE_PATH"] = str(

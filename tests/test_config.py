@@ -75,6 +75,7 @@ def test_environment_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         ({"S3_ENDPOINT": "http://minio:9000"}, "host:port"),
         ({"S3_ENDPOINT": "minio:9000"}, "S3_ACCESS_KEY is required"),
         ({"S3_SECURE": "perhaps"}, "S3_SECURE must be true or false"),
+        ({"S3_BUCKET": "Evidence_2026"}, "S3_BUCKET must be 3-63"),
         ({"DAOJIAO_JURISDICTION": "atlantis"}, "DAOJIAO_JURISDICTION must be one of"),
         ({"DAOJIAO_CJK_FONT": "/nonexistent/font.ttf"}, "not a file"),
         ({"DAOJIAO_MODE": "staging"}, "DAOJIAO_MODE must be one of"),
