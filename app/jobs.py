@@ -88,9 +88,15 @@ def load_handlers(modules: list[str]) -> None:
         importlib.import_module(name)
 
 
+# Workers take jobs from these queues in this order: what a person waits for comes first.
+QUEUE_PRIORITY = ("parse", "assess", "default")
+
+
 def queues() -> list[str]:
-    """Every queue a registered handler uses, plus `default`."""
-    return sorted({"default", *(spec.queue for spec in HANDLERS.values())})
+    """Every queue a registered handler uses, plus `default`, most urgent first."""
+    names = {"default", *(spec.queue for spec in HANDLERS.values())}
+    rank = {name: index for index, name in enumerate(QUEUE_PRIORITY)}
+    return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
 
 
 def schedule(
@@ -305,6 +311,7 @@ def run(job_id: int) -> JobStatus | None:
         job_id,
         status=JobStatus.SUCCEEDED,
         progress=100,
+        message=None,
         finished_at=utcnow(),
         lease_until=None,
     )

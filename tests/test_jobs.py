@@ -74,9 +74,7 @@ def test_permanent_failure_is_recorded_with_its_reason(app: Flask) -> None:
     assert failed.error_code == "damaged"
     assert failed.error == "文件无法读取"
     assert failed.attempts == 1
-    event = session.scalars(
-        select(AuditEvent).where(AuditEvent.subject == f"job:{job.id}")
-    ).one()
+    event = session.scalars(select(AuditEvent).where(AuditEvent.subject == f"job:{job.id}")).one()
     assert event.action == "job.failed"
     assert event.details["code"] == "damaged"
 
@@ -253,3 +251,9 @@ def test_commit_while_redis_is_down_loses_no_job(
             assert proc.wait(timeout=60) == 0
         assert reload(job_id).status == JobStatus.SUCCEEDED
         assert effects(job_id) == 1
+
+
+def test_workers_take_readings_before_other_work(app: Flask) -> None:
+    names = jobs.queues()
+    assert names[0] == "parse"
+    assert names.index("parse") < names.index("default")
