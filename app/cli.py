@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 import threading
 from typing import Any
@@ -211,6 +212,30 @@ def jobs_sweep() -> None:
     from app import jobs as job_queue
 
     click.echo(f"re-sent {job_queue.sweep()} job(s)")
+
+
+# -- reports ----------------------------------------------------------------------------
+
+
+@main.command(with_appcontext=False)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+def parse(file: str) -> None:
+    """Print the fields read from an accident report PDF as JSON (exit 3 if unreadable)."""
+    from app import reports
+    from app.i18n import translate
+    from app.labels import REPORT_ERRORS
+
+    with open(file, "rb") as handle:
+        data = handle.read(reports.MAX_BYTES + 1)
+    try:
+        result = reports.parse_isolated(data)
+    except reports.ReportError as exc:
+        message = translate(REPORT_ERRORS.get(exc.code, REPORT_ERRORS["damaged"]))
+        click.echo(
+            json.dumps({"error": {"code": exc.code, "message": message}}, ensure_ascii=False)
+        )
+        sys.exit(3)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
 # -- demo -------------------------------------------------------------------------------

@@ -21,11 +21,15 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
+        if status:
+            self.status = status
         self.details = details
 
 
@@ -52,6 +56,13 @@ class InvalidTransition(DomainError):
 class UnreadableReport(DomainError):
     status = 422
     code = "unreadable_report"
+
+
+class EvidenceAltered(DomainError):
+    """A stored file no longer matches its recorded SHA-256: never served, always reported."""
+
+    status = 500
+    code = "evidence_altered"
 
 
 class TooManyAttempts(DomainError):

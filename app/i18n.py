@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import support
 from flask import Flask, has_request_context, session
 from flask_babel import Babel
 from flask_login import current_user
@@ -15,6 +17,7 @@ from app.db import utcnow
 LOCALES = {"zh_CN": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh_CN"
 DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
+TRANSLATIONS = Path(__file__).parent / "translations"
 
 
 def select_locale() -> str:
@@ -27,6 +30,16 @@ def select_locale() -> str:
     if current_user and getattr(current_user, "locale", None) in LOCALES:
         return current_user.locale
     return DEFAULT_LOCALE
+
+
+@functools.cache
+def _catalogue() -> support.Translations:
+    return support.Translations.load(str(TRANSLATIONS), [DEFAULT_LOCALE])
+
+
+def translate(text: str) -> str:
+    """`text` in the default language, without an app (for command-line output)."""
+    return _catalogue().gettext(text)
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -43,7 +56,7 @@ def init_app(app: Flask) -> None:
         locale_selector=select_locale,
         timezone_selector=lambda: "Asia/Shanghai",
         default_locale=DEFAULT_LOCALE,
-        default_translation_directories=str(Path(__file__).parent / "translations"),
+        default_translation_directories=str(TRANSLATIONS),
     )
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["LOCALES"] = LOCALES

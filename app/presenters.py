@@ -6,7 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from app.models import Case, Job, Party, User
+from flask_babel import gettext
+
+from app.labels import JOB_STATUS_LABELS, REPORT_ERRORS
+from app.models import Case, Document, Job, Party, Report, User
 
 
 def iso(value: datetime | None) -> str | None:
@@ -41,13 +44,18 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 def job_json(job: Job) -> dict[str, Any]:
+    error = None
+    if job.error_code:
+        known = REPORT_ERRORS.get(job.error_code)
+        error = {"code": job.error_code, "message": gettext(known) if known else job.error}
     return {
         "id": job.id,
         "kind": job.kind,
         "status": job.status.value,
+        "status_label": str(JOB_STATUS_LABELS[job.status.value]),
         "progress": job.progress,
-        "message": job.message,
-        "error": {"code": job.error_code, "message": job.error} if job.error_code else None,
+        "message": gettext(job.message) if job.message else None,
+        "error": error,
         "attempts": job.attempts,
         "created_at": iso(job.created_at),
         "finished_at": iso(job.finished_at),
@@ -80,11 +88,41 @@ def case_summary_json(case: Case) -> dict[str, Any]:
     }
 
 
+def document_json(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "kind": document.kind,
+        "filename": document.filename,
+        "description": document.description,
+        "media_type": document.media_type,
+        "size": document.size,
+        "sha256": document.sha256,
+        "created": iso(document.created_at),
+        "created_by": document.created_by.username if document.created_by else None,
+    }
+
+
+def report_json(report: Report | None) -> dict[str, Any] | None:
+    """The reviewed fields (§2) with the parser's provenance and warnings; None before upload."""
+    if report is None:
+        return None
+    parsed = report.parsed or {}
+    fields = report.fields or {}
+    return {
+        **fields,
+        "provenance": parsed.get("provenance", {}),
+        "warnings": parsed.get("warnings", []),
+        "parser_version": report.parser_version,
+        "confirmed_at": iso(report.confirmed_at),
+    }
+
+
 def case_json(case: Case, jobs: list[Job]) -> dict[str, Any]:
     return {
         **case_summary_json(case),
         "region": case.region,
-        "report": None,
+        "report": report_json(case.report),
+        "report_as_read": case.report.parsed if case.report else None,
         "parties": [party_json(party) for party in case.parties],
         "vehicles": [
             {
@@ -97,6 +135,7 @@ def case_json(case: Case, jobs: list[Job]) -> dict[str, Any]:
                         "insurer": policy.insurer_name,
                         "number": policy.number,
                         "limit": money(policy.limit),
+                        "insurer_registered": policy.insurer_org_id is not None,
                     }
                     for policy in vehicle.policies
                 ],

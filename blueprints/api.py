@@ -10,10 +10,11 @@ from app import access, presenters
 from app.db import session
 from app.errors import TooManyAttempts, ValidationFailed, error_response
 from app.models import CaseStatus, Role
-from app.services import accounts
+from app.services import accounts, documents, intake
 from app.services import cases as case_service
 from app.services import jobs as job_service
 from app.web import csrf
+from blueprints.documents import file_response
 from blueprints.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -94,10 +95,93 @@ def list_cases():  # type: ignore[no-untyped-def]
     )
 
 
+@bp.post("/cases")
+def create_case():  # type: ignore[no-untyped-def]
+    access.require_role(current_user, Role.POLICE)
+    upload = request.files.get("report")
+    if upload is None:
+        raise ValidationFailed(_("Send the accident letter as the multipart field `report`."))
+    case = intake.upload_report(actor=current_user, filename=upload.filename, data=upload.read())
+    session.commit()
+    session.refresh(case)  # without Redis the reading ran right after the commit
+    return jsonify(presenters.case_json(case, case_service.case_jobs(case))), 202
+
+
 @bp.get("/cases/<int:case_id>")
 def get_case(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
+
+
+def _version(body: dict) -> int | None:
+    version = body.get("version")
+    if version is not None and not isinstance(version, int):
+        raise ValidationFailed(_("version must be a whole number."))
+    return version
+
+
+@bp.post("/cases/<int:case_id>/confirm")
+def confirm_case(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict) or not isinstance(body.get("fields") or {}, dict):
+        raise ValidationFailed(_('Send {"version": …, "fields": {…}} as JSON.'))
+    intake.confirm_report(
+        actor=current_user, case=case, fields=body.get("fields"), version=_version(body)
+    )
+    session.commit()
+    return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
+
+
+@bp.post("/cases/<int:case_id>/withdraw")
+def withdraw_case(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    intake.withdraw_case(
+        actor=current_user, case=case, version=_version(request.get_json(silent=True) or {})
+    )
+    session.commit()
+    return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
+
+
+@bp.get("/cases/<int:case_id>/documents")
+def list_documents(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    return jsonify(items=[presenters.document_json(doc) for doc in documents.case_documents(case)])
+
+
+@bp.post("/cases/<int:case_id>/documents")
+def add_documents(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.POLICE, Role.MEDIATOR)
+    files = request.files.getlist("file")
+    if not files:
+        raise ValidationFailed(_("Send the files as the multipart field `file`."))
+    added = [
+        documents.attach_evidence(
+            actor=current_user,
+            case=case,
+            kind=request.form.get("kind", "other"),
+            filename=upload.filename,
+            data=upload.read(),
+            description=request.form.get("description"),
+        )
+        for upload in files
+    ]
+    session.commit()
+    return jsonify(items=[presenters.document_json(doc) for doc in added]), 201
+
+
+@bp.get("/documents/<int:document_id>/content")
+def document_content(document_id: int):  # type: ignore[no-untyped-def]
+    return file_response(document_id)
+
+
+@bp.post("/cases/<int:case_id>/parties/<int:party_id>/id-number")
+def reveal_id_number(case_id: int, party_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    id_number = intake.reveal_id_number(actor=current_user, case=case, party_id=party_id)
+    session.commit()
+    return jsonify(id_number=id_number)
 
 
 @bp.get("/jobs/<int:job_id>")

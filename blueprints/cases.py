@@ -1,13 +1,18 @@
-"""The case list and the case page of the portal."""
+"""The case list and the case page of the portal, with its evidence."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import access
+from app.db import session
+from app.errors import DomainError
 from app.models import CaseStatus, Role
 from app.services import cases as case_service
+from app.services import documents, intake
+from blueprints.forms import EvidenceForm
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 access.guard_blueprint(bp, Role)
@@ -32,7 +37,57 @@ def index():  # type: ignore[no-untyped-def]
     )
 
 
+def _render_case(case_id: int, evidence_form: EvidenceForm | None = None) -> str:
+    case = access.get_case(current_user, case_id)
+    files = documents.case_documents(case)
+    return render_template(
+        "cases/show.html",
+        case=case,
+        jobs=case_service.case_jobs(case),
+        documents=files,
+        previews=documents.previews(files),
+        unmatched=intake.unmatched_insurers(case),
+        evidence_form=evidence_form or EvidenceForm(),
+        can_attach=access.can(current_user, Role.POLICE, Role.MEDIATOR)
+        and case.status not in documents.FROZEN,
+        can_reveal=access.can(current_user, Role.POLICE, Role.MEDIATOR, Role.JUDGE, Role.ADMIN),
+    )
+
+
 @bp.get("/<int:case_id>")
 def show(case_id: int):  # type: ignore[no-untyped-def]
+    return _render_case(case_id)
+
+
+@bp.post("/<int:case_id>/documents")
+def attach(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
-    return render_template("cases/show.html", case=case, jobs=case_service.case_jobs(case))
+    access.require_role(current_user, Role.POLICE, Role.MEDIATOR)
+    form = EvidenceForm()
+    if not form.validate_on_submit():
+        return _render_case(case_id, form), 400
+    try:
+        for storage in request.files.getlist(form.files.name):
+            documents.attach_evidence(
+                actor=current_user,
+                case=case,
+                kind=form.kind.data,
+                filename=storage.filename,
+                data=storage.read(),
+                description=form.description.data,
+            )
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+        return _render_case(case_id, form), exc.status
+    session.commit()
+    flash(_("The files were added to the case."), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/<int:case_id>/parties/<int:party_id>/id-number")
+def reveal_id_number(case_id: int, party_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    id_number = intake.reveal_id_number(actor=current_user, case=case, party_id=party_id)
+    session.commit()
+    return jsonify(id_number=id_number)

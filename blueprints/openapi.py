@@ -15,6 +15,7 @@ def _op(
     params: list[dict[str, Any]] | None = None,
     public: bool = False,
     errors: tuple[str, ...] = ("401", "403", "404"),
+    multipart: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
@@ -24,6 +25,25 @@ def _op(
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": body}},
+        }
+    if multipart:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            name: {
+                                "type": "string",
+                                "format": "binary" if name in ("report", "file") else "string",
+                                "description": text,
+                            }
+                            for name, text in multipart.items()
+                        },
+                    }
+                }
+            },
         }
     if params:
         operation["parameters"] = params
@@ -110,10 +130,71 @@ def openapi_document() -> dict[str, Any]:
                         _query("q", "report or case number, plate, party name or ID number"),
                         _query("page", "page number, from 1", "integer"),
                     ],
-                )
+                ),
+                "post": _op(
+                    "Upload an accident letter (PDF): a draft case with its reading job",
+                    ok="202",
+                    errors=("401", "403", "413", "422"),
+                    multipart={"report": "the 事故认定书 PDF, at most 20 MB"},
+                ),
             },
             "/cases/{case_id}": {
-                "get": _op("One case with its parties and jobs", params=[_path_id("case_id")])
+                "get": _op(
+                    "One case: status, version, report (fields, provenance, warnings), "
+                    "parties, vehicles, jobs",
+                    params=[_path_id("case_id")],
+                )
+            },
+            "/cases/{case_id}/confirm": {
+                "post": _op(
+                    "Police confirm the reviewed report, with optional corrections: "
+                    "draft → reported",
+                    params=[_path_id("case_id")],
+                    errors=("401", "403", "404", "409", "422"),
+                    body={
+                        "type": "object",
+                        "properties": {
+                            "version": {"type": "integer"},
+                            "fields": {"type": "object", "description": "INTERFACES.md §2"},
+                        },
+                    },
+                )
+            },
+            "/cases/{case_id}/withdraw": {
+                "post": _op(
+                    "Police withdraw a draft uploaded by mistake (the file stays as evidence)",
+                    params=[_path_id("case_id")],
+                    errors=("401", "403", "404", "409"),
+                )
+            },
+            "/cases/{case_id}/documents": {
+                "get": _op(
+                    "The case's documents with kind, sha256, size, created",
+                    params=[_path_id("case_id")],
+                ),
+                "post": _op(
+                    "Police or mediators add evidence files",
+                    ok="201",
+                    params=[_path_id("case_id")],
+                    errors=("401", "403", "404", "413", "422"),
+                    multipart={
+                        "file": "one or more PDF, JPEG, PNG or WebP files",
+                        "kind": "photo | medical_bill | appraisal | other",
+                        "description": "optional text",
+                    },
+                ),
+            },
+            "/cases/{case_id}/parties/{party_id}/id-number": {
+                "post": _op(
+                    "Reveal a party's full ID number (police, mediator, judge, admin; logged)",
+                    params=[_path_id("case_id"), _path_id("party_id")],
+                )
+            },
+            "/documents/{document_id}/content": {
+                "get": _op(
+                    "The file's bytes, checked against its SHA-256 (header X-Content-SHA256)",
+                    params=[_path_id("document_id")],
+                )
             },
             "/jobs/{job_id}": {
                 "get": _op("A background job's status and progress", params=[_path_id("job_id")])

@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 from app import jobs
 from app.db import session
 from app.models import AuditEvent, CaseStatus, Organization, OrgKind, User
+from app.services import documents
 from tests.factories import api_token, login, make_case, make_org, make_user
 
 SESSION_COOKIE = "daojiao_session"
@@ -94,7 +95,28 @@ def row(*outcomes: Outcome) -> dict[str, Outcome]:
     return dict(zip(ROLES, outcomes, strict=True))
 
 
+def only(roles: tuple[str, ...], allowed: int, role: str, denied: int = 403) -> Outcome:
+    """`allowed` on the cases `role` sees if it is one of `roles`; else 404 (cases it cannot
+    see) or `denied` for the cases it sees but may not act on."""
+    answers = {
+        key: (allowed if role in roles else denied) if key in SEES[role] else 404 for key in CASES
+    }
+    return {**answers, MISSING: 404}
+
+
+def role_guarded(roles: tuple[str, ...], allowed: int) -> tuple[Outcome, ...]:
+    """A blueprint guarded for `roles`: others get 403 before any case is looked up."""
+    return tuple(
+        {**{key: allowed if key in SEES[role] else 404 for key in CASES}, MISSING: 404}
+        if role in roles
+        else 403
+        for role in USER_ROLES
+    )
+
+
 BY_CASE = tuple(by_case(role) for role in USER_ROLES)
+POLICE_OR_MEDIATOR = ("police", "mediator")
+NEED_ID_NUMBERS = ("police", "mediator", "judge", "admin")
 ADMIN_ONLY_PAGE = row(LOGIN, 403, 403, 403, 403, 200)
 ADMIN_ONLY_FORM = row(LOGIN, 403, 403, 403, 403, PASSES)
 
@@ -113,6 +135,21 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     },
     "cases.index": {"GET": row(LOGIN, 200, 200, 200, 200, 200)},
     "cases.show": {"GET": row(LOGIN, *BY_CASE)},
+    # An empty evidence form is refused as input (400) once the caller may add evidence.
+    "cases.attach": {"POST": row(LOGIN, *(only(POLICE_OR_MEDIATOR, 400, r) for r in USER_ROLES))},
+    "cases.reveal_id_number": {
+        "POST": row(LOGIN, *(only(NEED_ID_NUMBERS, 200, r) for r in USER_ROLES))
+    },
+    "documents.content": {"GET": row(LOGIN, *BY_CASE)},
+    "police.upload": {
+        "GET": row(LOGIN, 200, 403, 403, 403, 403),
+        "POST": row(LOGIN, 400, 403, 403, 403, 403),
+    },
+    # The world's cases have no uploaded letter: the review page sends police to the case page.
+    "police.review": {
+        "GET": row(LOGIN, *role_guarded(("police",), 302)),
+        "POST": row(LOGIN, *role_guarded(("police",), 302)),
+    },
     "admin.organizations": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
     "admin.organization": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
     "admin.users": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
@@ -126,6 +163,19 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "api.list_cases": {"GET": row(401, 200, 200, 200, 200, 200)},
     "api.get_case": {"GET": row(401, *BY_CASE)},
     "api.get_job": {"GET": row(401, *BY_CASE)},
+    # No `report` file: refused as input (422) once the caller may upload.
+    "api.create_case": {"POST": row(401, 422, 403, 403, 403, 403)},
+    # None of the world's cases is a draft with a letter: 409 once the caller may act.
+    "api.confirm_case": {"POST": row(401, *(only(("police",), 409, r) for r in USER_ROLES))},
+    "api.withdraw_case": {"POST": row(401, *(only(("police",), 409, r) for r in USER_ROLES))},
+    "api.list_documents": {"GET": row(401, *BY_CASE)},
+    "api.add_documents": {
+        "POST": row(401, *(only(POLICE_OR_MEDIATOR, 422, r) for r in USER_ROLES))
+    },
+    "api.document_content": {"GET": row(401, *BY_CASE)},
+    "api.reveal_id_number": {
+        "POST": row(401, *(only(NEED_ID_NUMBERS, 200, r) for r in USER_ROLES))
+    },
 }
 
 # Request bodies of routes that need one to reach their access decision.
@@ -152,6 +202,8 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     case_ids: dict[str, int] = field(default_factory=dict)
     job_ids: dict[str, int] = field(default_factory=dict)
+    document_ids: dict[str, int] = field(default_factory=dict)
+    party_ids: dict[str, int] = field(default_factory=dict)
     subject_org_id: int = 0
     subject_user_id: int = 0
 
@@ -161,6 +213,8 @@ class World:
         values = {
             "case_id": self.case_ids.get(key or "", 0),
             "job_id": self.job_ids.get(key or "", 0),
+            "document_id": self.document_ids.get(key or "", 0),
+            "party_id": self.party_ids.get(key or "", 0),
             "org_id": self.subject_org_id,
             "user_id": self.subject_user_id,
             "code": "en",
@@ -208,9 +262,18 @@ def _build_world(flask_app: Flask, connection: Connection) -> World:
             tribunal=org("judge", tribunal),
         )
         world.case_ids[key] = case.id
+        world.party_ids[key] = case.parties[0].id
         world.job_ids[key] = jobs.schedule("test.slow_effect", subject_id=1, case_id=case.id).id
-    world.case_ids[MISSING] = max(world.case_ids.values()) + 1000
-    world.job_ids[MISSING] = max(world.job_ids.values()) + 1000
+        world.document_ids[key] = documents.store_document(
+            actor=None,
+            case=case,
+            kind="photo",
+            data=f"photo of {key}".encode(),
+            media_type="image/png",
+            filename=f"{key}.png",
+        ).id
+    for ids in (world.case_ids, world.job_ids, world.document_ids, world.party_ids):
+        ids[MISSING] = max(ids.values()) + 1000
     session.flush()
 
     for role, user in world.users.items():

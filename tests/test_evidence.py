@@ -58,7 +58,7 @@ def test_altered_document_fails_its_check_with_a_reason(app: Flask) -> None:
     session.refresh(job)
     assert job.status == JobStatus.FAILED
     assert job.error_code == "altered"
-    assert "指纹" in job.error
+    assert "不再与登记的指纹一致" in job.error
     (event,) = audit.recent_events(limit=1, case_id=document.case_id)
     assert event.action == "job.failed"
     assert event.details["code"] == "altered"

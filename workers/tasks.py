@@ -1,4 +1,4 @@
-"""The functions RQ calls, and the job handlers that need no other module."""
+"""The functions RQ calls, and the job handlers: each loads by id and calls a service."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from flask_babel import gettext as _
 
 from app import audit, jobs
 from app.db import session
+from app.errors import EvidenceAltered
+from app.labels import N_
 from app.models import Document, Job
-from app.objects import get_store
-from storage import IntegrityError, ObjectNotFound
+from app.services import documents, intake
 from workers import get_app
 
 
@@ -27,15 +28,11 @@ def verify_document(job: Job, progress: jobs.Progress) -> None:
     document = session.get(Document, job.subject_id)
     if document is None:
         raise jobs.PermanentJobError(_("The document no longer exists."), code="not_found")
-    progress(10, _("Reading the stored file"))
+    progress(10, N_("Reading the stored file"))
     try:
-        get_store().read(document.object_key, sha256=document.sha256)
-    except IntegrityError as exc:
-        raise jobs.PermanentJobError(
-            _("The stored file does not match its recorded fingerprint."), code="altered"
-        ) from exc
-    except ObjectNotFound as exc:
-        raise jobs.PermanentJobError(_("The stored file is missing."), code="missing") from exc
+        documents.read_document(document)
+    except EvidenceAltered as exc:
+        raise jobs.PermanentJobError(exc.message, code="altered") from exc
     audit.record(
         "document.verified",
         actor=None,
@@ -43,3 +40,20 @@ def verify_document(job: Job, progress: jobs.Progress) -> None:
         subject=f"document:{document.id}",
         details={"sha256": document.sha256},
     )
+
+
+@jobs.job_handler("reports.read", queue="parse", timeout=180)
+def read_report(job: Job, progress: jobs.Progress) -> None:
+    """Read an uploaded accident report into the draft case's fields."""
+    intake.read_report(job.subject_id, progress)
+
+
+@jobs.job_handler("documents.preview", queue="default", timeout=120)
+def preview_document(job: Job, progress: jobs.Progress) -> None:
+    """Render the pages of an evidence PDF for previews."""
+    document = session.get(Document, job.subject_id)
+    if document is None or documents.page_images(document):
+        return
+    progress(20, N_("Rendering the pages"))
+    sizes = documents.render_page_images(document, documents.read_document(document))
+    intake.record_page_sizes(document, sizes)

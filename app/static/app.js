@@ -1,0 +1,86 @@
+// Daojiao portal behaviour: job progress, source highlights, ID reveal, confirmations.
+// Served from the app itself (CSP: script-src 'self'); no inline scripts anywhere.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // Background jobs: poll their status until they finish; reload where the page asks to.
+  function watchJob(box) {
+    var id = box.getAttribute("data-job-id");
+    var bar = box.querySelector("progress");
+    var status = box.querySelector(".job-status");
+    var message = box.querySelector(".job-message");
+    var error = box.querySelector(".job-error");
+    function poll() {
+      fetch("/api/v1/jobs/" + id, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (job) {
+          if (!job) { return; }
+          bar.value = job.progress;
+          status.textContent = job.status_label || job.status;
+          message.textContent = job.message || "";
+          box.setAttribute("data-job-status", job.status);
+          if (job.status === "failed" && job.error) { error.textContent = job.error.message; }
+          if (job.status === "queued" || job.status === "running") {
+            window.setTimeout(poll, 1000);
+          } else if (box.closest("[data-reload-when-done]")) {
+            window.location.reload();
+          }
+        })
+        .catch(function () { window.setTimeout(poll, 3000); });
+    }
+    var current = box.getAttribute("data-job-status");
+    if (current === "queued" || current === "running") { window.setTimeout(poll, 500); }
+  }
+  document.querySelectorAll("[data-job-id]").forEach(watchJob);
+
+  // Review: focusing a field highlights where it was read on the page image.
+  function highlight(path) {
+    document.querySelectorAll(".hl.active").forEach(function (rect) { rect.classList.remove("active"); });
+    if (!path) { return; }
+    var rect = document.querySelector('.hl[data-field="' + path.replace(/"/g, "") + '"]');
+    if (!rect) { return; }
+    rect.classList.add("active");
+    rect.scrollIntoView({ block: "center", behavior: "smooth" });
+  }
+  document.querySelectorAll("[data-field]").forEach(function (input) {
+    if (input.classList.contains("hl")) { return; }
+    input.addEventListener("focus", function () { highlight(input.getAttribute("data-field")); });
+  });
+  document.querySelectorAll(".hl").forEach(function (rect) {
+    rect.addEventListener("click", function () {
+      var input = document.querySelector('input[data-field="' + rect.getAttribute("data-field") + '"], ' +
+        'textarea[data-field="' + rect.getAttribute("data-field") + '"], ' +
+        'select[data-field="' + rect.getAttribute("data-field") + '"]');
+      if (input) { input.focus(); }
+    });
+  });
+
+  // Buttons that need a second thought.
+  document.querySelectorAll("[data-confirm]").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+
+  // Masked ID numbers: reveal one on request (the server logs it).
+  document.querySelectorAll("[data-reveal-url]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      fetch(button.getAttribute("data-reveal-url"), {
+        method: "POST", credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() }
+      })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (body) {
+          if (!body) { return; }
+          var target = document.getElementById(button.getAttribute("data-target"));
+          if (target) { target.textContent = body.id_number; }
+          button.remove();
+        });
+    });
+  });
+})();

@@ -1,0 +1,580 @@
+"""Police intake end to end: upload, read in a job, review with sources, correct, confirm."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import select
+
+from app import audit
+from app.db import session
+from app.models import (
+    Case,
+    CaseStatus,
+    Document,
+    Job,
+    JobStatus,
+    Organization,
+    OrgKind,
+    User,
+)
+from app.objects import get_store
+from tests import factories
+from tests.reports.generator import make_bad, make_report
+
+REPO = Path(__file__).resolve().parent.parent
+PICC = "中国人民财产保险股份有限公司吕梁市分公司"
+PINGAN = "中国平安财产保险股份有限公司吕梁中心支公司"
+REGION = "吕梁市离石区"
+
+
+class Centre:
+    """A one-stop centre: police unit, two insurers, a committee with a mediator."""
+
+    def __init__(self) -> None:
+        self.police_org = factories.make_org(OrgKind.POLICE, region=REGION)
+        self.police = factories.make_user(self.police_org)
+        self.picc = factories.make_org(OrgKind.INSURER, PICC, aliases=["人保吕梁"])
+        self.pingan = factories.make_org(OrgKind.INSURER, PINGAN)
+        self.other_insurer = factories.make_org(OrgKind.INSURER)
+        self.committee = factories.make_org(OrgKind.MEDIATION, region=REGION)
+        self.mediator = factories.make_user(self.committee)
+        self.picc_adjuster = factories.make_user(self.picc)
+        self.other_adjuster = factories.make_user(self.other_insurer)
+        session.commit()
+
+
+@pytest.fixture
+def centre(app: Flask) -> Centre:
+    return Centre()
+
+
+def as_user(app: Flask, user: User) -> dict[str, str]:
+    return factories.api_token(app.test_client(), user)
+
+
+def upload(app: Flask, user: User, data: bytes, name: str = "认定书.pdf") -> Any:
+    return app.test_client().post(
+        "/api/v1/cases",
+        headers=as_user(app, user),
+        **factories.multipart({"report": (io.BytesIO(data), name)}),
+    )
+
+
+def reload_case(case_id: int) -> Case:
+    session.expire_all()
+    case = session.get(Case, case_id)
+    assert case is not None
+    return case
+
+
+def adjuster_for(truth: dict[str, Any]) -> User:
+    """An adjuster of the (registered) insurer of the report's first insured party."""
+    name = next(p["ctpi_insurer"] for p in truth["parties"] if p.get("ctpi_insurer"))
+    insurer = session.scalar(select(Organization).where(Organization.name == name))
+    adjuster = factories.make_user(insurer or factories.make_org(OrgKind.INSURER, name))
+    session.commit()
+    return adjuster
+
+
+# -- upload and reading -------------------------------------------------------------------------
+
+
+def test_uploaded_report_is_stored_read_and_its_pages_rendered(app: Flask, centre: Centre) -> None:
+    data, truth = make_report("general_table", seed=1)
+    response = upload(app, centre.police, data)
+    assert response.status_code == 202, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "draft"
+    case = reload_case(body["id"])
+    report = case.report
+    document = session.get(Document, report.document_id)
+    assert document.sha256 == hashlib.sha256(data).hexdigest()
+    assert get_store().read(document.object_key, sha256=document.sha256) == data
+    jobs = session.scalars(select(Job).where(Job.case_id == case.id).order_by(Job.id)).all()
+    assert [job.kind for job in jobs] == ["reports.read", "documents.preview"]
+    assert all(job.status == JobStatus.SUCCEEDED for job in jobs), [job.error for job in jobs]
+    for name in ("document_no", "accident_time", "location"):
+        assert report.fields[name] == truth[name]
+    assert [party.name for party in case.parties] == [p["name"] for p in truth["parties"]]
+    assert report.parsed["provenance"]["document_no"]["page"] == 1
+    pages = session.scalars(select(Document).where(Document.version_of_id == document.id)).all()
+    assert len(pages) == len(report.page_sizes) >= 1
+    image = Image.open(io.BytesIO(get_store().read(pages[0].object_key, sha256=pages[0].sha256)))
+    assert image.format == "PNG"
+    assert max(image.size) >= 1000
+
+
+def test_api_case_shows_fields_provenance_and_masked_id_numbers(app: Flask, centre: Centre) -> None:
+    data, truth = make_report("general_table", seed=2)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    body = (
+        app.test_client()
+        .get(f"/api/v1/cases/{case_id}", headers=as_user(app, centre.police))
+        .get_json()
+    )
+    assert body["report"]["document_no"] == truth["document_no"]
+    assert "document_no" in body["report"]["provenance"]
+    assert body["jobs"][0]["status"] == "succeeded"
+    full = truth["parties"][0]["id_number"]
+    shown = body["parties"][0]["id_number"]
+    assert shown == full[:4] + "*" * 10 + full[-4:]
+    assert full not in json.dumps(body["parties"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "status"),
+    [("png", "not_pdf", 422), ("encrypted", "encrypted", 422), ("truncated", "damaged", 422)],
+)
+def test_bad_files_are_refused_at_upload_and_nothing_is_written(
+    app: Flask, centre: Centre, kind: str, code: str, status: int
+) -> None:
+    cases_before = session.scalar(select(Case.id).order_by(Case.id.desc()).limit(1))
+    response = upload(app, centre.police, make_bad(kind))
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert error["code"] == code
+    assert re.search(r"[\u4e00-\u9fff]", error["message"])  # told in Chinese
+    assert session.scalar(select(Case.id).order_by(Case.id.desc()).limit(1)) == cases_before
+
+
+def test_too_large_upload_is_refused_with_413(app: Flask, centre: Centre) -> None:
+    data = b"%PDF-1.7\n" + b"0" * (20 * 1024 * 1024)
+    response = upload(app, centre.police, data)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_large"
+
+
+@pytest.mark.parametrize(("kind", "code"), [("scan", "no_text_layer"), ("invoice", "not_a_report")])
+def test_unreadable_report_keeps_the_draft_and_explains_the_failed_job(
+    app: Flask, centre: Centre, kind: str, code: str
+) -> None:
+    response = upload(app, centre.police, make_bad(kind))
+    assert response.status_code == 202
+    case = reload_case(response.get_json()["id"])
+    assert case.status == CaseStatus.DRAFT
+    job = session.scalars(select(Job).where(Job.case_id == case.id)).one()
+    assert job.status == JobStatus.FAILED
+    assert job.error_code == code
+    api_job = (
+        app.test_client()
+        .get(f"/api/v1/jobs/{job.id}", headers=as_user(app, centre.police))
+        .get_json()
+    )
+    assert re.search(r"[\u4e00-\u9fff]", api_job["error"]["message"])
+    assert session.get(Document, case.report.document_id) is not None  # the file is kept
+
+
+def test_only_police_upload_reports(app: Flask, centre: Centre) -> None:
+    data, _truth = make_report("general_table", seed=3)
+    assert upload(app, centre.mediator, data).status_code == 403
+
+
+def test_several_files_uploaded_at_once_each_become_a_draft(
+    app: Flask, centre: Centre, client: FlaskClient
+) -> None:
+    factories.login(client, centre.police)
+    files = [
+        (io.BytesIO(make_report("general_table", seed=4)[0]), "一.pdf"),
+        (io.BytesIO(make_report("general_prose", seed=4)[0]), "二.pdf"),
+        (io.BytesIO(make_bad("png")), "三.pdf"),
+    ]
+    response = client.post("/police/upload", **factories.multipart({"reports": files}))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert page.count('data-job-id="') == 2
+    assert page.count('data-testid="upload-error"') == 1
+    assert "三.pdf" in page
+
+
+# -- review, correct, confirm -----------------------------------------------------------------
+
+
+def test_review_page_shows_fields_beside_highlighted_page_images(
+    app: Flask, centre: Centre, client: FlaskClient
+) -> None:
+    data, truth = make_report("general_table", seed=5)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    factories.login(client, centre.police)
+    page = client.get(f"/police/cases/{case_id}/review").get_data(as_text=True)
+    assert truth["document_no"] in page
+    assert '<rect class="hl" data-field="document_no"' in page
+    assert 'data-field="parties[0].name"' in page
+    image_url = re.search(r'<image href="([^"]+)"', page).group(1)
+    image = client.get(image_url)
+    assert image.status_code == 200
+    assert image.mimetype == "image/png"
+    assert image.headers["X-Content-SHA256"]
+
+
+def test_correcting_keeps_the_original_reading_and_audits_each_change(
+    app: Flask, centre: Centre
+) -> None:
+    data, truth = make_report("general_table", seed=6)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    case = reload_case(case_id)
+    original = json.loads(json.dumps(case.report.parsed))
+    parties = [dict(party) for party in case.report.fields["parties"]]
+    parties[0]["name"] = "更正后"
+    parties.append({"name": "新增乘客", "traffic_mode": "乘坐小型轿车", "liability": "none"})
+    response = app.test_client().post(
+        f"/api/v1/cases/{case_id}/confirm",
+        headers=as_user(app, centre.police),
+        json={"version": case.version, "fields": {"weather": "雨夹雪", "parties": parties}},
+    )
+    assert response.status_code == 200, response.get_json()
+    case = reload_case(case_id)
+    assert case.status == CaseStatus.REPORTED
+    assert case.report.parsed == original
+    assert [party.name for party in case.parties][0] == "更正后"
+    assert case.parties[-1].label == ("甲方", "乙方", "丙方", "丁方", "戊方")[len(parties) - 1]
+    events = {event.action: event for event in audit.recent_events(limit=10, case_id=case_id)}
+    changes = events["report.corrected"].details["changes"]
+    assert changes["parties[0].name"] == [truth["parties"][0]["name"], "更正后"]
+    assert changes["weather"][1] == "雨夹雪"
+    assert f"parties[{len(parties) - 1}].name" in changes
+    assert events["case.confirmed"].actor_id == centre.police.id
+
+
+def test_confirmed_case_is_seen_by_matched_insurers_only_and_assigned_to_mediation(
+    app: Flask, centre: Centre
+) -> None:
+    data, truth = make_report("general_table", seed=7)
+    adjuster = adjuster_for(truth)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    picc_client = app.test_client()
+    headers = as_user(app, adjuster)
+    assert picc_client.get(f"/api/v1/cases/{case_id}", headers=headers).status_code == 404
+    case = reload_case(case_id)
+    app.test_client().post(
+        f"/api/v1/cases/{case_id}/confirm",
+        headers=as_user(app, centre.police),
+        json={"version": case.version},
+    )
+    assert picc_client.get(f"/api/v1/cases/{case_id}", headers=headers).status_code == 200
+    other = as_user(app, centre.other_adjuster)
+    assert app.test_client().get(f"/api/v1/cases/{case_id}", headers=other).status_code == 404
+    case = reload_case(case_id)
+    assert case.mediation_committee_id == centre.committee.id
+    assert case.mediator_id == centre.mediator.id
+
+
+def test_unregistered_insurer_names_are_flagged(app: Flask, centre: Centre) -> None:
+    data, _truth = make_report("general_table", seed=8)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    case = reload_case(case_id)
+    parties = [dict(party) for party in case.report.fields["parties"]]
+    parties[0]["ctpi_insurer"] = "某某不存在保险公司"
+    app.test_client().post(
+        f"/api/v1/cases/{case_id}/confirm",
+        headers=as_user(app, centre.police),
+        json={"version": case.version, "fields": {"parties": parties}},
+    )
+    body = (
+        app.test_client()
+        .get(f"/api/v1/cases/{case_id}", headers=as_user(app, centre.police))
+        .get_json()
+    )
+    flags = {
+        policy["insurer"]: policy["insurer_registered"]
+        for vehicle in body["vehicles"]
+        for policy in vehicle["policies"]
+    }
+    assert flags["某某不存在保险公司"] is False
+    event = next(
+        e for e in audit.recent_events(limit=5, case_id=case_id) if e.action == "case.confirmed"
+    )
+    assert event.details["unmatched_insurers"] == ["某某不存在保险公司"]
+
+
+def test_insurer_alias_matches_its_organisation(app: Flask, centre: Centre) -> None:
+    from app.services.intake import match_insurer
+
+    insurers = list(
+        session.scalars(select(Organization).where(Organization.kind == OrgKind.INSURER))
+    )
+    assert match_insurer("人保吕梁", insurers) == centre.picc
+    assert match_insurer("中国人民财产保险股份有限公司 吕梁市分公司", insurers) == centre.picc
+    assert match_insurer("人保", insurers) is None
+
+
+def test_stale_version_is_refused_with_409(app: Flask, centre: Centre) -> None:
+    data, _truth = make_report("general_table", seed=9)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    stale = reload_case(case_id).version - 1
+    response = app.test_client().post(
+        f"/api/v1/cases/{case_id}/confirm",
+        headers=as_user(app, centre.police),
+        json={"version": stale},
+    )
+    assert response.status_code == 409
+    assert reload_case(case_id).status == CaseStatus.DRAFT
+
+
+def test_invalid_correction_names_the_field_and_changes_nothing(app: Flask, centre: Centre) -> None:
+    data, _truth = make_report("general_table", seed=10)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    case = reload_case(case_id)
+    parties = [dict(party) for party in case.report.fields["parties"]]
+    parties[1]["liability"] = "most"
+    response = app.test_client().post(
+        f"/api/v1/cases/{case_id}/confirm",
+        headers=as_user(app, centre.police),
+        json={"version": case.version, "fields": {"parties": parties}},
+    )
+    assert response.status_code == 422
+    assert "parties[1].liability" in response.get_json()["error"]["message"]
+    assert reload_case(case_id).status == CaseStatus.DRAFT
+
+
+def test_withdrawn_draft_keeps_its_file(app: Flask, centre: Centre) -> None:
+    data, _truth = make_report("general_table", seed=11)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    response = app.test_client().post(
+        f"/api/v1/cases/{case_id}/withdraw", headers=as_user(app, centre.police), json={}
+    )
+    assert response.status_code == 200
+    case = reload_case(case_id)
+    assert case.status == CaseStatus.WITHDRAWN
+    document = session.get(Document, case.report.document_id)
+    assert get_store().read(document.object_key, sha256=document.sha256) == data
+
+
+def test_portal_review_saves_corrections_and_confirms(
+    app: Flask, centre: Centre, client: FlaskClient
+) -> None:
+    data, truth = make_report("general_table", seed=12)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    factories.login(client, centre.police)
+    page = client.get(f"/police/cases/{case_id}/review").get_data(as_text=True)
+    form = form_values(page)
+    assert form["parties-0-name"] == truth["parties"][0]["name"]
+    form["parties-0-name"] = "门户更正"
+    form["location"] = truth["location"]
+    form["action"] = "confirm"
+    response = client.post(f"/police/cases/{case_id}/review", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    case = reload_case(case_id)
+    assert case.status == CaseStatus.REPORTED
+    assert case.parties[0].name == "门户更正"
+
+
+class FormReader(HTMLParser):
+    """What a browser would submit from a page's form: inputs, textareas, chosen options."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {key: value or "" for key, value in attrs}
+        name = attr.get("name")
+        if tag == "input" and name and attr.get("type") not in ("submit", "checkbox", "file"):
+            self.values[name] = attr.get("value", "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.values[name] = ""
+        elif tag == "select" and name:
+            self._select = name
+        elif (
+            tag == "option"
+            and self._select
+            and (self._select not in self.values or "selected" in attr)
+        ):
+            self.values[self._select] = attr.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def form_values(page: str) -> dict[str, str]:
+    reader = FormReader()
+    reader.feed(page)
+    return reader.values
+
+
+# -- evidence, ID numbers, search ---------------------------------------------------------------
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_evidence_is_stored_listed_and_downloaded_with_its_hash(app: Flask, centre: Centre) -> None:
+    data, _truth = make_report("general_table", seed=13)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    photo = png_bytes()
+    bill = make_report("general_table", seed=14)[0]  # any PDF will do as a bill
+    response = app.test_client().post(
+        f"/api/v1/cases/{case_id}/documents",
+        headers=as_user(app, centre.police),
+        **factories.multipart(
+            {
+                "kind": "photo",
+                "file": [(io.BytesIO(photo), "现场.png"), (io.BytesIO(bill), "票据.pdf")],
+            }
+        ),
+    )
+    assert response.status_code == 201, response.get_json()
+    added = response.get_json()["items"]
+    assert [item["media_type"] for item in added] == ["image/png", "application/pdf"]
+    listed = (
+        app.test_client()
+        .get(f"/api/v1/cases/{case_id}/documents", headers=as_user(app, centre.police))
+        .get_json()["items"]
+    )
+    assert {item["filename"] for item in listed} >= {"认定书.pdf", "现场.png", "票据.pdf"}
+    content = app.test_client().get(
+        f"/api/v1/documents/{added[0]['id']}/content", headers=as_user(app, centre.police)
+    )
+    assert content.data == photo
+    assert content.headers["X-Content-SHA256"] == hashlib.sha256(photo).hexdigest()
+    pdf = session.get(Document, added[1]["id"])
+    previews = session.scalars(select(Document).where(Document.version_of_id == pdf.id)).all()
+    assert previews  # the preview job rendered the PDF's pages
+
+
+def test_evidence_of_an_unsupported_type_is_refused(app: Flask, centre: Centre) -> None:
+    data, _truth = make_report("general_table", seed=15)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    response = app.test_client().post(
+        f"/api/v1/cases/{case_id}/documents",
+        headers=as_user(app, centre.police),
+        **factories.multipart(
+            {"kind": "photo", "file": (io.BytesIO(b"MZ\x90\x00 not a picture"), "x.exe")}
+        ),
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "unsupported_type"
+
+
+def test_altered_evidence_is_never_served(app: Flask, centre: Centre) -> None:
+    from minio import Minio
+
+    from tests.support import servers
+
+    data, _truth = make_report("general_table", seed=16)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    document = session.get(Document, reload_case(case_id).report.document_id)
+    Minio(
+        app.config["S3_ENDPOINT"],
+        access_key=servers.S3_ACCESS_KEY,
+        secret_key=servers.S3_SECRET_KEY,
+        secure=False,
+    ).put_object(app.config["S3_BUCKET"], document.object_key, io.BytesIO(b"%PDF-forged"), 11)
+    response = app.test_client().get(
+        f"/api/v1/documents/{document.id}/content", headers=as_user(app, centre.police)
+    )
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "evidence_altered"
+    assert b"forged" not in response.data
+
+
+def test_revealing_an_id_number_is_logged_and_not_for_adjusters(app: Flask, centre: Centre) -> None:
+    data, truth = make_report("general_table", seed=17)
+    adjuster = adjuster_for(truth)  # registered before the upload, so the case is theirs
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    case = reload_case(case_id)
+    app.test_client().post(
+        f"/api/v1/cases/{case_id}/confirm",
+        headers=as_user(app, centre.police),
+        json={"version": case.version},
+    )
+    party_id = reload_case(case_id).parties[0].id
+    url = f"/api/v1/cases/{case_id}/parties/{party_id}/id-number"
+    response = app.test_client().post(url, headers=as_user(app, centre.mediator))
+    assert response.get_json()["id_number"] == truth["parties"][0]["id_number"]
+    (event,) = [
+        e for e in audit.recent_events(limit=5, case_id=case_id) if e.action == "party.id_revealed"
+    ]
+    assert event.actor_id == centre.mediator.id
+    refused = app.test_client().post(url, headers=as_user(app, adjuster))
+    assert refused.status_code == 403
+
+
+def test_cases_are_found_by_report_number_plate_name_and_id_number(
+    app: Flask, centre: Centre
+) -> None:
+    data, truth = make_report("general_table", seed=18)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    headers = as_user(app, centre.police)
+    party = next(p for p in truth["parties"] if p.get("plate"))
+    plate = party["plate"]
+    for query in (
+        truth["document_no"],
+        plate[:2] + "·" + plate[2:],
+        party["name"],
+        party["id_number"],
+    ):
+        found = (
+            app.test_client()
+            .get("/api/v1/cases", query_string={"q": query}, headers=headers)
+            .get_json()["items"]
+        )
+        assert [item["id"] for item in found] == [case_id], query
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def daojiao_parse(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from app.cli import main; main()", "parse", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_parse_prints_the_fields(tmp_path: Path) -> None:
+    data, truth = make_report("general_prose", seed=1)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(data)
+    result = daojiao_parse(path)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["document_no"] == truth["document_no"]
+    assert output["parties"][0]["name"] == truth["parties"][0]["name"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"), [("docx", "not_pdf"), ("scan", "no_text_layer"), ("encrypted", "encrypted")]
+)
+def test_cli_parse_answers_bad_files_with_exit_3_and_a_code(
+    tmp_path: Path, kind: str, code: str
+) -> None:
+    path = tmp_path / "bad.pdf"
+    path.write_bytes(make_bad(kind))
+    result = daojiao_parse(path)
+    assert result.returncode == 3
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == code
+    assert re.search(r"[\u4e00-\u9fff]", error["message"])
+
+
+def test_cli_parse_without_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    assert daojiao_parse(tmp_path / "missing.pdf").returncode == 2
