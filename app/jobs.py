@@ -73,7 +73,11 @@ HANDLERS: dict[str, JobSpec] = {}
 
 
 def job_handler(kind: str, *, queue: str = "default", timeout: int = 600) -> Callable[..., Any]:
-    """Register `func(job, progress)` as the handler of job rows of `kind`."""
+    """Register `func(job, progress)` as the handler of job rows of `kind`.
+
+    `progress(percent, message)` commits on a connection of its own: call it before the
+    handler's first write, since the embedded SQLite database allows one writer at a time.
+    """
 
     def register(func: Callable[[Job, Progress], None]) -> Callable[[Job, Progress], None]:
         HANDLERS[kind] = JobSpec(kind, func, queue, timeout)

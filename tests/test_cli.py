@@ -117,3 +117,27 @@ def test_demo_serves_a_chinese_login_and_police1_sees_an_empty_case_list(demo_se
         assert response.url.endswith("/cases/")
         assert "暂无案件" in response.text
         assert "吕梁市公安局交通警察支队离石大队" in response.text
+
+
+def test_demo_reads_an_uploaded_report_in_process_on_sqlite(demo_server: str) -> None:
+    from tests.reports.generator import make_report
+
+    data, truth = make_report("general_table", seed=5)
+    with requests.Session() as browser:
+        api = f"{demo_server}/api/v1"
+        token = browser.post(
+            f"{api}/tokens", timeout=10, json={"username": "police1", "password": "daojiao-demo"}
+        ).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        created = browser.post(
+            f"{api}/cases",
+            headers=headers,
+            timeout=60,
+            files={"report": ("认定书.pdf", data, "application/pdf")},
+        )
+        assert created.status_code == 202, created.text
+        case = browser.get(
+            f"{api}/cases/{created.json()['id']}", headers=headers, timeout=10
+        ).json()
+    assert [job["status"] for job in case["jobs"]] == ["succeeded", "succeeded"]
+    assert case["report"]["document_no"] == truth["document_no"]

@@ -152,6 +152,7 @@ def read_report(report_id: int, progress: jobs.Progress) -> None:
         )
     except reports.ReportError as exc:
         raise jobs.PermanentJobError(report_error_message(exc.code), code=exc.code) from exc
+    progress(90, N_("Saving"))  # before writing: the embedded SQLite allows one writer at a time
     report.parsed = parsed
     report.parser_version = reports.PARSER_VERSION
     if report.fields is None:  # the officer may have typed fields while waiting
@@ -173,7 +174,6 @@ def read_report(report_id: int, progress: jobs.Progress) -> None:
             "warnings": len(parsed.get("warnings") or []),
         },
     )
-    progress(95, N_("Saving"))
 
 
 def record_page_sizes(document: Document, sizes: list[list[float]]) -> None:
