@@ -21,10 +21,12 @@ from .document import extract
 from .errors import ReportError
 from .isolation import run_isolated
 from .layout import read_layout
+from .parties import FIELDS as PARTY_FIELDS
 
 __all__ = [
     "MAX_BYTES",
     "PARSER_VERSION",
+    "PARTY_FIELDS",
     "ReportError",
     "check_pdf",
     "parse_isolated",

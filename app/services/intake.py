@@ -56,24 +56,8 @@ TOP_FIELDS = (
     "facts",
     "cause",
 )
-PARTY_FIELDS = (
-    "label",
-    "name",
-    "gender",
-    "id_number",
-    "phone",
-    "license_no",
-    "traffic_mode",
-    "plate",
-    "vehicle_type",
-    "ctpi_insurer",
-    "ctpi_policy_no",
-    "commercial_insurer",
-    "commercial_limit",
-    "liability",
-    "age",
-    "address",
-)
+# The INTERFACES.md §2 party fields, plus what the parser adds that a person reviews.
+PARTY_FIELDS = (*reports.PARTY_FIELDS, "age", "address")
 _TEXT_LIMITS = {"facts": 20000, "cause": 20000, "location": 300, "address": 300}
 _ID_NUMBER = re.compile(r"^(\d{17}[\dX]|\d{15})$")
 _FINISHED = (CaseStatus.CLOSED, CaseStatus.WITHDRAWN)
