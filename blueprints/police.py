@@ -40,7 +40,8 @@ def upload():  # type: ignore[no-untyped-def]
             results.append({"filename": name, "error": exc.message})
             continue
         session.commit()
-        results.append({"filename": name, "case": case, "job": case_service.case_jobs(case)[0]})
+        reading = next(job for job in case_service.case_jobs(case) if job.kind == "reports.read")
+        results.append({"filename": name, "case": case, "job": reading})
     status = 200 if any("case" in result for result in results) else 422
     return render_template(
         "police/upload.html", form=UploadForm(formdata=None), results=results
