@@ -8,61 +8,33 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import expect
 
 from app import db
 from app.models import OrgKind
 from app.services import accounts
-from tests.support.servers import free_port
+from tests.support.browser import BrowserPage, chromium_page, serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 POLICE_ORG = "吕梁市公安局交通警察支队离石大队"
 USERNAME = "police1"
 DISPLAY_NAME = "李警官"
 PASSWORD = "browser-test-password"  # test account only
 SCREENSHOT_COPY = Path("/tmp/daojiao-case-list.png")  # noqa: S108 - for the lead to look at
-TIMEOUT_MS = 15_000
 
 
 @dataclass
 class LiveServer:
     url: str
     app: Flask
-
-
-@dataclass
-class BrowserPage:
-    """A page plus everything it requested and every error it logged."""
-
-    page: Page
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        where = message.location.get("url", "")
-        self.errors.append(f"console: {message.text} at {where}")
 
 
 @pytest.fixture
@@ -75,39 +47,15 @@ def live_server(committed_app: Callable[..., Flask]) -> Iterator[LiveServer]:
             actor=None, org=org, username=USERNAME, password=PASSWORD, display_name=DISPLAY_NAME
         )
         db.session.commit()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serve(app) as url:
+        yield LiveServer(url=url, app=app)
 
 
 @pytest.fixture
 def browser_page() -> Iterator[BrowserPage]:
     """A Chinese-locale Chromium page recording its requests and console errors."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(TIMEOUT_MS)
-        page = context.new_page()
-        recorded = BrowserPage(page=page)
-        page.on("request", lambda request: recorded.requests.append(request.url))
-        page.on("console", recorded.on_console)
-        page.on("pageerror", lambda error: recorded.errors.append(f"pageerror: {error}"))
-        try:
-            yield recorded
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def log_in(bp: BrowserPage, base: str) -> None:
@@ -145,10 +93,10 @@ def test_police_logs_in_and_sees_empty_case_list(
     expect(page.locator("nav.navbar")).to_have_css("background-color", "rgb(13, 110, 253)")
     page.wait_for_load_state("networkidle")
 
-    hosts = {urlsplit(url).hostname for url in browser_page.requests}
-    assert hosts == {"127.0.0.1"}, browser_page.requests
-    assert any("/static/" in url and url.endswith(".css") for url in browser_page.requests)
-    assert any("/static/" in url and url.endswith(".js") for url in browser_page.requests)
+    hosts = {urlsplit(url).hostname for url in browser_page.urls}
+    assert hosts == {"127.0.0.1"}, browser_page.urls
+    assert any("/static/" in url and url.endswith(".css") for url in browser_page.urls)
+    assert any("/static/" in url and url.endswith(".js") for url in browser_page.urls)
     assert browser_page.errors == []
 
     screenshot = tmp_path / "case-list.png"

@@ -10,40 +10,27 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.serving import make_server
-from werkzeug.test import stream_encode_multipart
 
 from app import audit, db
 from app.db import session
 from app.models import Case, OrgKind, User
 from app.services import accounts
+from tests import factories
 from tests.reports.generator import make_report
-from tests.support.servers import free_port
+from tests.support.browser import BrowserPage, chromium_page, serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REGION = "吕梁市离石区"
 POLICE_ORG = "吕梁市公安局交通警察支队离石大队"
 COMMITTEE_ORG = "离石区道路交通事故纠纷人民调解委员会"
@@ -55,7 +42,6 @@ FIRST_FILE, SECOND_FILE = "认定书一.pdf", "认定书二.pdf"
 CORRECTED_NAME, ADDED_NAME, ADDED_MODE = "更正姓名", "新增当事人", "步行"
 REVIEW_COPY = Path("/tmp/daojiao-review.png")  # noqa: S108 - for the lead to look at
 CASE_COPY = Path("/tmp/daojiao-case.png")  # noqa: S108 - for the lead to look at
-TIMEOUT_MS = 15_000
 CASE_NUMBER = re.compile(r"^DJ-\d{4}-\d+$")
 MASKED_ID = re.compile(r"^\d{4}\*{10}[\dX]{4}$")
 
@@ -68,28 +54,6 @@ class Centre:
     app: Flask
     report: bytes
     truth: dict[str, Any]
-
-
-@dataclass
-class BrowserPage:
-    """A page plus everything it requested, every answer it got and every error it logged."""
-
-    page: Page
-    requests: list[Request] = field(default_factory=list)
-    responses: list[Response] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        where = message.location.get("url", "")
-        self.errors.append(f"console: {message.text} at {where}")
-
-    def check_clean(self) -> None:
-        """Nothing left the loopback host and nothing went wrong (a CSP violation is an error)."""
-        hosts = {urlsplit(request.url).hostname for request in self.requests}
-        assert hosts == {"127.0.0.1"}, [request.url for request in self.requests]
-        assert self.errors == []
 
 
 @pytest.fixture
@@ -122,40 +86,15 @@ def centre(committed_app: Callable[..., Flask]) -> Iterator[Centre]:
             display_name=MEDIATOR_NAME,
         )
         db.session.commit()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield Centre(url=f"http://127.0.0.1:{port}", app=app, report=report, truth=truth)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serve(app) as url:
+        yield Centre(url=url, app=app, report=report, truth=truth)
 
 
 @pytest.fixture
 def browser_page() -> Iterator[BrowserPage]:
-    """A Chinese-locale Chromium page recording its requests, responses and console errors."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(TIMEOUT_MS)
-        page = context.new_page()
-        recorded = BrowserPage(page=page)
-        page.on("request", lambda request: recorded.requests.append(request))
-        page.on("response", lambda response: recorded.responses.append(response))
-        page.on("console", recorded.on_console)
-        page.on("pageerror", lambda error: recorded.errors.append(f"pageerror: {error}"))
-        try:
-            yield recorded
-        finally:
-            context.close()
-            browser.close()
+    """A Chinese-locale Chromium page recording its requests, answers and console errors."""
+    with chromium_page() as page:
+        yield page
 
 
 def log_in(bp: BrowserPage, base: str, username: str) -> None:
@@ -271,15 +210,10 @@ def _upload_and_confirm(centre: Centre) -> int:
     token = client.post("/api/v1/tokens", json={"username": POLICE_USER, "password": PASSWORD})
     assert token.status_code == 201, token.get_json()
     headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
-    upload = FileStorage(stream=io.BytesIO(centre.report), filename=FIRST_FILE)
-    body, _length, boundary = stream_encode_multipart(
-        MultiDict({"report": upload}), use_tempfile=False
-    )
     response = client.post(
         "/api/v1/cases",
         headers=headers,
-        data=body.read(),
-        content_type=f"multipart/form-data; boundary={boundary}",
+        **factories.multipart({"report": (io.BytesIO(centre.report), FIRST_FILE)}),
     )
     assert response.status_code == 202, response.get_json()
     case_id = response.get_json()["id"]
