@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from app import create_app, migrate
 from tests.support import servers
+from tests.support.browser import BrowserPage, chromium_page
 
 
 @pytest.fixture(scope="session")
@@ -91,17 +92,15 @@ def _session_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
 @pytest.fixture
 def app(_session_app: Flask) -> Iterator[Flask]:
     """The app, every session of it inside one transaction rolled back after the test."""
-    database = _session_app.extensions["daojiao.db"]
-    connection = database.engine.connect()
-    transaction = connection.begin()
-    database.bind_to(connection)
-    try:
-        with _session_app.app_context():
-            yield _session_app
-    finally:
-        database.bind_to(None)
-        transaction.rollback()
-        connection.close()
+    with servers.rolled_back(_session_app):
+        yield _session_app
+
+
+@pytest.fixture
+def browser_page() -> Iterator[BrowserPage]:
+    """A Chinese-locale Chromium page recording its requests, answers and console errors."""
+    with chromium_page() as page:
+        yield page
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from app.db import session
 from app.models import AuditEvent, CaseStatus, Organization, OrgKind, User
 from app.services import documents
 from tests.factories import api_token, login, make_case, make_org, make_user
+from tests.support.servers import rolled_back
 
 SESSION_COOKIE = "daojiao_session"
 IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
@@ -297,17 +298,8 @@ def matrix_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
 @pytest.fixture(scope="module")
 def module_world(matrix_app: Flask) -> Iterator[World]:
     """The world, built once inside a transaction that is rolled back after the module."""
-    database = matrix_app.extensions["daojiao.db"]
-    connection = database.engine.connect()
-    transaction = connection.begin()
-    database.bind_to(connection)
-    try:
-        with matrix_app.app_context():
-            yield _build_world(matrix_app, connection)
-    finally:
-        database.bind_to(None)
-        transaction.rollback()
-        connection.close()
+    with rolled_back(matrix_app) as connection:
+        yield _build_world(matrix_app, connection)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from app import db
 from app.models import OrgKind
 from app.services import accounts
-from tests.support.browser import BrowserPage, chromium_page, serve
+from tests.support.browser import BrowserPage, serve
 
 pytestmark = pytest.mark.browser
 
@@ -49,13 +49,6 @@ def live_server(committed_app: Callable[..., Flask]) -> Iterator[LiveServer]:
         db.session.commit()
     with serve(app) as url:
         yield LiveServer(url=url, app=app)
-
-
-@pytest.fixture
-def browser_page() -> Iterator[BrowserPage]:
-    """A Chinese-locale Chromium page recording its requests and console errors."""
-    with chromium_page() as page:
-        yield page
 
 
 def log_in(bp: BrowserPage, base: str) -> None:

@@ -27,7 +27,7 @@ from app.models import Case, OrgKind, User
 from app.services import accounts
 from tests import factories
 from tests.reports.generator import make_report
-from tests.support.browser import BrowserPage, chromium_page, serve
+from tests.support.browser import BrowserPage, serve
 
 pytestmark = pytest.mark.browser
 
@@ -88,13 +88,6 @@ def centre(committed_app: Callable[..., Flask]) -> Iterator[Centre]:
         db.session.commit()
     with serve(app) as url:
         yield Centre(url=url, app=app, report=report, truth=truth)
-
-
-@pytest.fixture
-def browser_page() -> Iterator[BrowserPage]:
-    """A Chinese-locale Chromium page recording its requests, answers and console errors."""
-    with chromium_page() as page:
-        yield page
 
 
 def log_in(bp: BrowserPage, base: str, username: str) -> None:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import psycopg
 import requests
+from flask import Flask
 from psycopg import sql
+from sqlalchemy import Connection
 
 # Each run gets its own database, so that runs side by side never drop each other's.
 PG_URL = os.environ.get(
@@ -100,3 +102,19 @@ def moto_server(log: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextmanager
+def rolled_back(flask_app: Flask) -> Iterator[Connection]:
+    """An app context whose every session joins one transaction, rolled back at the end."""
+    database = flask_app.extensions["daojiao.db"]
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    database.bind_to(connection)
+    try:
+        with flask_app.app_context():
+            yield connection
+    finally:
+        database.bind_to(None)
+        transaction.rollback()
+        connection.close()
