@@ -1,0 +1,417 @@
+"""The compensation items of one victim (DOMAIN.md §2), each with its formula and legal basis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from app.compensation.inputs import Dependent, InvalidInput, Victim, integer, money
+from app.compensation.money import exact, percent, plain, to_fen
+from app.compensation.rules import RuleSet, years_by_age
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    label: str
+    basis: str
+    bucket: str
+
+
+# In the order of DOMAIN.md §2; the bucket is the 交强险 limit the item falls under.
+ITEM_RULES = {
+    "medical": ItemRule("医疗费", "人损解释第六条", "medical"),
+    "future_medical": ItemRule("后续治疗费", "人损解释第六条", "medical"),
+    "rehabilitation": ItemRule("康复费", "人损解释第六条", "death_disability"),
+    "lost_income": ItemRule("误工费", "人损解释第七条", "death_disability"),
+    "nursing": ItemRule("护理费", "人损解释第八条", "death_disability"),
+    "transport": ItemRule("交通费", "人损解释第九条", "death_disability"),
+    "lodging": ItemRule("住宿费", "人损解释第十条", "death_disability"),
+    "hospital_food": ItemRule("住院伙食补助费", "人损解释第十条", "medical"),
+    "nutrition": ItemRule("营养费", "人损解释第十一条", "medical"),
+    "disability_compensation": ItemRule("残疾赔偿金", "人损解释第十二条", "death_disability"),
+    "assistive_devices": ItemRule("残疾辅助器具费", "人损解释第十三条", "death_disability"),
+    "funeral": ItemRule("丧葬费", "人损解释第十四条", "death_disability"),
+    "death_compensation": ItemRule("死亡赔偿金", "人损解释第十五条", "death_disability"),
+    "dependents_living": ItemRule(
+        "被扶养人生活费", "人损解释第十六条、第十七条", "death_disability"
+    ),
+    "mental_distress": ItemRule(
+        "精神损害抚慰金", "民法典第一千一百八十三条；道交解释第十三条", "death_disability"
+    ),
+    "property": ItemRule("财产损失", "道交解释第十二条", "property"),
+    "appraisal_fee": ItemRule("鉴定费", "实务（DOMAIN.md §2，可配置）", "none"),
+}
+NURSING_MAX_YEARS = 20  # 人损解释 art. 8: permanent dependency, at most 20 years
+
+
+@dataclass(frozen=True)
+class Item:
+    code: str
+    label: str
+    amount: Decimal
+    bucket: str
+    formula: str
+    basis: str
+    evidence: tuple[str, ...] = field(default=())
+
+    def as_json(self) -> dict[str, Any]:
+        data = {
+            "code": self.code,
+            "label": self.label,
+            "amount": str(self.amount),
+            "bucket": self.bucket,
+            "formula": self.formula,
+            "basis": self.basis,
+        }
+        if self.evidence:
+            data["evidence"] = list(self.evidence)
+        return data
+
+
+@dataclass(frozen=True)
+class Computed:
+    """An item's exact value (rounded to the fen later), its formula and its evidence."""
+
+    value: Decimal
+    formula: str
+    evidence: tuple[str, ...] = ()
+    basis: str | None = None
+
+
+def _fields(data: Any, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput(path, "应为一个对象 {…}")
+    for key in data:
+        if key not in allowed:
+            raise InvalidInput(f"{path}.{key}", f"不认识的字段（可用：{'、'.join(allowed)}）")
+    return data
+
+
+def _entries(data: Any, path: str) -> list[Any]:
+    if not isinstance(data, list) or not data:
+        raise InvalidInput(path, "应为一个非空列表 […]")
+    return data
+
+
+def _bills(data: dict[str, Any], path: str) -> Computed:
+    """`{"amount": …}` or `{"bills": [{"amount", "description", "document"}…]}`."""
+    if "amount" not in data and "bills" not in data:
+        raise InvalidInput(path, "需要 amount（金额）或 bills（票据列表）")
+    if "amount" in data:
+        _fields(data, path, ("amount", "note"))
+        value = money(data["amount"], f"{path}.amount")
+        return Computed(value, plain_amount(value))
+    bills = _entries(data.get("bills"), f"{path}.bills")
+    _fields(data, path, ("bills", "note"))
+    amounts, evidence = [], []
+    for i, bill in enumerate(bills):
+        bill = _fields(bill, f"{path}.bills[{i}]", ("amount", "description", "document"))
+        amounts.append(money(bill.get("amount"), f"{path}.bills[{i}].amount"))
+        if bill.get("document") is not None:
+            evidence.append(str(bill["document"]))
+    return Computed(
+        sum(amounts, Decimal(0)), " + ".join(plain_amount(a) for a in amounts), tuple(evidence)
+    )
+
+
+def plain_amount(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _daily_rate(data: dict[str, Any], path: str, rules: RuleSet, label: str) -> tuple[Decimal, str]:
+    """A daily rate from `daily`, `annual` (÷ 365, 人损解释 art. 7) or an `industry`'s wage."""
+    given = [key for key in ("daily", "annual", "industry") if key in data]
+    if len(given) != 1:
+        raise InvalidInput(
+            path, f"{label}需要 daily（日收入）、annual（年收入）或 industry（行业）之一"
+        )
+    key = given[0]
+    if key == "daily":
+        daily = money(data["daily"], f"{path}.daily")
+        return daily, plain(daily)
+    if key == "annual":
+        annual = money(data["annual"], f"{path}.annual")
+    else:
+        industry = data["industry"]
+        if industry not in rules.industry_wages:
+            known = "、".join(sorted(rules.industry_wages)) or "无"
+            raise InvalidInput(
+                f"{path}.industry",
+                f"{rules.jurisdiction} {rules.year} 年标准中没有行业 {industry!r} 的平均工资"
+                f"（已有：{known}）",
+            )
+        annual = rules.industry_wages[industry]
+    with exact():
+        return annual / 365, f"{plain(annual)} ÷ 365"
+
+
+def _lost_income(victim: Victim, data: dict[str, Any], path: str, rules: RuleSet) -> Computed:
+    _fields(data, path, ("days", "daily", "annual", "industry"))
+    days = integer(data.get("days"), f"{path}.days", 0, 36500)
+    daily, expression = _daily_rate(data, path, rules, "误工费")
+    with exact():
+        return Computed(daily * days, f"{expression} × {days}天")
+
+
+def _nursing(victim: Victim, data: Any, path: str, rules: RuleSet) -> Computed:
+    carers = _entries(data, path)
+    total, parts = Decimal(0), []
+    for i, carer in enumerate(carers):
+        where = f"{path}[{i}]"
+        carer = _fields(carer, where, ("days", "years", "daily", "annual", "industry", "persons"))
+        persons = integer(carer.get("persons", 1), f"{where}.persons", 1, 10)
+        if "years" in carer:
+            years = integer(carer["years"], f"{where}.years", 1, NURSING_MAX_YEARS)
+            annual = money(carer.get("annual"), f"{where}.annual")
+            with exact():
+                total += annual * years * persons
+            parts.append(f"{plain(annual)} × {years}年 × {persons}人")
+            continue
+        days = integer(carer.get("days"), f"{where}.days", 0, 36500)
+        daily, expression = _daily_rate(carer, where, rules, "护理费")
+        with exact():
+            total += daily * days * persons
+        parts.append(f"{expression} × {days}天 × {persons}人")
+    return Computed(total, " + ".join(parts))
+
+
+def _per_day(default: str | None) -> Callable[[Victim, dict[str, Any], str, RuleSet], Computed]:
+    def compute(victim: Victim, data: dict[str, Any], path: str, rules: RuleSet) -> Computed:
+        _fields(data, path, ("days", "daily"))
+        days = integer(data.get("days"), f"{path}.days", 0, 36500)
+        if "daily" in data:
+            daily = money(data["daily"], f"{path}.daily")
+        elif default is not None:
+            daily = rules.figure(default, "住院伙食补助费")
+        else:
+            raise InvalidInput(f"{path}.daily", "需要每日标准 daily")
+        return Computed(daily * days, f"{plain(daily)} × {days}天")
+
+    return compute
+
+
+def _assistive_devices(victim: Victim, data: dict[str, Any], path: str, rules: RuleSet) -> Computed:
+    _fields(data, path, ("price", "count"))
+    price = money(data.get("price"), f"{path}.price")
+    count = integer(data.get("count", 1), f"{path}.count", 1, 100)
+    return Computed(price * count, f"{plain(price)} × {count}次")
+
+
+def _property(victim: Victim, data: Any, path: str, rules: RuleSet) -> Computed:
+    entries = _entries(data, path)
+    amounts, labels, evidence = [], [], []
+    for i, entry in enumerate(entries):
+        entry = _fields(entry, f"{path}[{i}]", ("description", "amount", "document"))
+        amount = money(entry.get("amount"), f"{path}[{i}].amount")
+        amounts.append(amount)
+        description = entry.get("description")
+        labels.append(
+            f"{plain_amount(amount)}（{description}）" if description else plain_amount(amount)
+        )
+        if entry.get("document") is not None:
+            evidence.append(str(entry["document"]))
+    return Computed(sum(amounts, Decimal(0)), " + ".join(labels), tuple(evidence))
+
+
+def disability_coefficient(grades: tuple[int, ...], rules: RuleSet) -> tuple[Decimal, str]:
+    """`Ih + ΣIa`, ΣIa ≤ the cap, total ≤ 100 % (GB 18667-2002 annex B)."""
+    ordered = sorted(grades)
+    highest = Decimal(11 - ordered[0]) / 10
+    if highest == 1:
+        return Decimal(1), "(11 − 1) × 10% = 100%"
+    additions = [rules.additional_disability(g) for g in ordered[1:]]
+    added = min(sum(additions, Decimal(0)), rules.additional_disability_cap)
+    coefficient = min(highest + added, Decimal(1))
+    expression = f"(11 − {ordered[0]}) × 10%"
+    if additions:
+        expression += " + " + " + ".join(percent(a) for a in additions)
+        if added < sum(additions, Decimal(0)):
+            expression += f"（附加不超过 {percent(rules.additional_disability_cap)}）"
+        expression += f" = {percent(coefficient)}"
+    return coefficient, expression
+
+
+def _years_text(age: int) -> str:
+    years = years_by_age(age)
+    if age < 60:
+        return f"{years}年"
+    if age < 75:
+        return f"{years}年（80 − {age}岁）"
+    return f"{years}年（75岁以上）"
+
+
+def _age(victim: Victim, needed_for: str) -> int:
+    if victim.age is None:
+        raise InvalidInput(f"{victim.path}.age", f"计算{needed_for}需要受害人年龄（周岁）")
+    return victim.age
+
+
+def _disability_compensation(
+    victim: Victim, data: dict[str, Any], path: str, rules: RuleSet
+) -> Computed:
+    _fields(data, path, ())
+    age = _age(victim, "残疾赔偿金")
+    income, _ = rules.income(victim.residence, "残疾赔偿金")
+    coefficient, expression = disability_coefficient(victim.grades, rules)
+    with exact():
+        value = income * years_by_age(age) * coefficient
+    formula = f"{plain(income)} × {_years_text(age)} × {percent(coefficient)}"
+    if len(victim.grades) > 1:
+        formula += f"；伤残系数 {expression}"
+    return Computed(value, formula)
+
+
+def _death_compensation(
+    victim: Victim, data: dict[str, Any], path: str, rules: RuleSet
+) -> Computed:
+    _fields(data, path, ())
+    age = _age(victim, "死亡赔偿金")
+    income, _ = rules.income(victim.residence, "死亡赔偿金")
+    return Computed(income * years_by_age(age), f"{plain(income)} × {_years_text(age)}")
+
+
+def _funeral(victim: Victim, data: dict[str, Any], path: str, rules: RuleSet) -> Computed:
+    _fields(data, path, ("annual_wage",))
+    if "annual_wage" in data:
+        wage = money(data["annual_wage"], f"{path}.annual_wage")
+    else:
+        wage = rules.figure("annual_wage", "丧葬费")
+    with exact():
+        return Computed(wage / 12 * 6, f"{plain(wage)} ÷ 12 × 6个月")
+
+
+def read_dependents(data: Any, path: str) -> list[Dependent]:
+    dependents = []
+    for i, entry in enumerate(_entries(data, path)):
+        where = f"{path}[{i}]"
+        entry = _fields(
+            entry, where, ("name", "age", "years", "supporters", "consumption", "relation")
+        )
+        if ("age" in entry) == ("years" in entry):
+            raise InvalidInput(where, "被扶养人需要 age（年龄）或 years（扶养年数）之一")
+        dependents.append(
+            Dependent(
+                path=where,
+                supporters=integer(entry.get("supporters", 1), f"{where}.supporters", 1, 20),
+                years=integer(entry["years"], f"{where}.years", 0, 20)
+                if "years" in entry
+                else None,
+                age=integer(entry["age"], f"{where}.age", 0, 130) if "age" in entry else None,
+                consumption=money(entry["consumption"], f"{where}.consumption")
+                if "consumption" in entry
+                else None,
+            )
+        )
+    return dependents
+
+
+def dependent_years(dependent: Dependent) -> int:
+    """A minor until 18; an adult without working capacity: years by age (arts. 17, 12)."""
+    if dependent.years is not None:
+        return dependent.years
+    age = dependent.age or 0
+    return 18 - age if age < 18 else years_by_age(age)
+
+
+def _dependents_living(victim: Victim, data: Any, path: str, rules: RuleSet) -> Computed:
+    """Per dependent `C × coefficient ÷ supporters` a year; all dependents together at most
+    the yearly cap in any one year (人损解释 arts. 16–17)."""
+    if victim.outcome not in ("disability", "death"):
+        raise InvalidInput(f"{victim.path}.outcome", "被扶养人生活费只在伤残或死亡时计算")
+    dependents = read_dependents(data, path)
+    consumption, _ = rules.consumption(victim.residence, "被扶养人生活费")
+    if victim.outcome == "death":
+        coefficient, coefficient_text = Decimal(1), ""
+    else:
+        coefficient, _ = disability_coefficient(victim.grades, rules)
+        coefficient_text = f" × {percent(coefficient)}"
+    cap = consumption * coefficient if rules.dependents_cap == "coefficient" else consumption
+    shares, terms = [], []
+    with exact():
+        for dependent in dependents:
+            base = dependent.consumption if dependent.consumption is not None else consumption
+            shares.append((dependent_years(dependent), base * coefficient / dependent.supporters))
+            terms.append(f"{plain(base)}{coefficient_text} ÷ {dependent.supporters}")
+        total, segments, year = Decimal(0), [], 0
+        for span_end in sorted({years for years, _ in shares if years > 0}):
+            yearly = sum((share for years, share in shares if years >= span_end), Decimal(0))
+            paid = min(yearly, cap)
+            span = span_end - year
+            total += paid * span
+            active = [terms[i] for i, (years, _) in enumerate(shares) if years >= span_end]
+            expression = " + ".join(active)
+            if yearly > cap:
+                expression = f"min({expression}, {plain(cap)})"
+            elif len(active) > 1:
+                expression = f"({expression})"
+            segments.append(f"{expression} × {span}年")
+            year = span_end
+    return Computed(total, " + ".join(segments) or "0")
+
+
+_COMPUTE = {
+    "lost_income": _lost_income,
+    "nursing": _nursing,
+    "hospital_food": _per_day("hospital_food_per_day"),
+    "nutrition": _per_day(None),
+    "assistive_devices": _assistive_devices,
+    "disability_compensation": _disability_compensation,
+    "funeral": _funeral,
+    "death_compensation": _death_compensation,
+    "dependents_living": _dependents_living,
+    "property": _property,
+}
+# Items the outcome brings without being asked for.
+_BY_OUTCOME = {
+    "disability": ("disability_compensation",),
+    "death": ("funeral", "death_compensation"),
+}
+
+
+def compute_items(victim: Victim, rules: RuleSet) -> list[Item]:
+    """Every item of one victim, rounded half-up to the fen, in the order of DOMAIN.md §2."""
+    requested = dict(victim.items)
+    for code in _BY_OUTCOME.get(victim.outcome, ()):
+        requested.setdefault(code, {})
+    for code in requested:
+        if code not in ITEM_RULES:
+            raise InvalidInput(
+                f"{victim.path}.items.{code}", f"不认识的赔偿项目（可用：{'、'.join(ITEM_RULES)}）"
+            )
+    items = []
+    for code, rule in ITEM_RULES.items():
+        if code not in requested:
+            continue
+        data, path = requested[code], f"{victim.path}.items.{code}"
+        if code in ("disability_compensation", "funeral", "death_compensation"):
+            _check_outcome(victim, code, data, path)
+        if code in _COMPUTE and not (
+            isinstance(data, dict) and ("amount" in data or "bills" in data)
+        ):
+            computed = _COMPUTE[code](victim, data, path, rules)
+        else:
+            computed = _bills(_fields(data, path, ("amount", "bills", "note")), path)
+        bucket = rules.appraisal_fee_bucket if code == "appraisal_fee" else rule.bucket
+        items.append(
+            Item(
+                code=code,
+                label=rule.label,
+                amount=to_fen(computed.value),
+                bucket=bucket,
+                formula=computed.formula,
+                basis=rule.basis,
+                evidence=computed.evidence,
+            )
+        )
+    return items
+
+
+def _check_outcome(victim: Victim, code: str, data: Any, path: str) -> None:
+    """Formula items of disability or death need that outcome; a decided amount does not."""
+    if isinstance(data, dict) and "amount" in data:
+        return
+    needs = "disability" if code == "disability_compensation" else "death"
+    if victim.outcome != needs:
+        raise InvalidInput(path, f"{ITEM_RULES[code].label}按公式计算时，结果 outcome 应为 {needs}")
