@@ -181,6 +181,65 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+# -- compensation standards -------------------------------------------------------------
+
+
+@main.group("standards")
+def standards_group() -> None:
+    """Yearly compensation standards (packaged, or as edited by admins)."""
+
+
+# Columns of `standards list`: header → figure name in the catalog.
+_STANDARD_COLUMNS = {
+    "U": "urban_disposable_income",
+    "C": "urban_consumption",
+    "rural U": "rural_disposable_income",
+    "rural C": "rural_consumption",
+}
+
+
+@standards_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print StandardSet JSON objects instead.")
+@with_appcontext
+def standards_list(as_json: bool) -> None:
+    """List each jurisdiction's yearly standards in force, newest year first."""
+    from app.services import standards
+
+    standard_sets = standards.list_standard_sets()
+    if as_json:
+        click.echo(json.dumps([s.as_json() for s in standard_sets], ensure_ascii=False, indent=2))
+        return
+    from app.compensation.catalog import WAGE_SERIES
+
+    header = ["jurisdiction", "year", "origin", "valid", *_STANDARD_COLUMNS, "wage series"]
+    rows = [header]
+    for standard in standard_sets:
+        wages = [
+            f"{series}={standard.figures[name]}"
+            for series, name in WAGE_SERIES.items()
+            if name in standard.figures
+        ]
+        validity = (
+            f"{standard.valid_from or '…'}–{standard.valid_to or '…'}"
+            if standard.valid_from or standard.valid_to
+            else "-"
+        )
+        rows.append(
+            [
+                standard.jurisdiction,
+                str(standard.year),
+                standard.origin,
+                validity,
+                *(standard.figures.get(name, "-") for name in _STANDARD_COLUMNS.values()),
+                " ".join(wages) or "-",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo(line.rstrip())
+
+
 # -- jobs -------------------------------------------------------------------------------
 
 
@@ -236,6 +295,61 @@ def parse(file: str) -> None:
         )
         sys.exit(3)
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+# -- compensation -----------------------------------------------------------------------
+
+
+@main.command(with_appcontext=False)
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option(
+    "--packaged",
+    is_flag=True,
+    help="Use the standards shipped with Daojiao, not this deployment's edited figures.",
+)
+def assess(file: Any, packaged: bool) -> None:
+    """Print a compensation assessment of an input JSON file as JSON (`-` reads stdin)."""
+    from app import compensation
+
+    def fail(message: str) -> None:
+        error = {"code": compensation.InvalidInput.code, "message": message}
+        click.echo(json.dumps({"error": error}, ensure_ascii=False))
+        sys.exit(3)
+
+    try:
+        data = json.loads(file.read())
+    except UnicodeDecodeError:
+        fail("输入文件不是 UTF-8 编码的 JSON")
+    except json.JSONDecodeError as exc:
+        fail(f"输入不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}")
+    catalog, jurisdiction = _deployment_catalog(packaged)
+    try:
+        result = compensation.assess(data, catalog, default_jurisdiction=jurisdiction)
+    except compensation.InvalidInput as exc:
+        fail(exc.message)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+def _deployment_catalog(packaged: bool) -> tuple[Any, str]:
+    """This deployment's standards (admins' edits included) when its database is at head."""
+    from sqlalchemy.exc import OperationalError
+
+    from app import compensation, migrate
+    from app.services import standards
+
+    app = _create_app()
+    jurisdiction = app.config["DAOJIAO_JURISDICTION"]
+    if packaged:
+        return compensation.packaged_catalog(), jurisdiction
+    try:
+        revision = migrate.current_revision(app.config["DATABASE_URL"])
+    except OperationalError:
+        click.echo("database unreachable: using the packaged standards", err=True)
+        return compensation.packaged_catalog(), jurisdiction
+    if revision not in migrate.head_revisions():
+        return compensation.packaged_catalog(), jurisdiction
+    with app.app_context():
+        return standards.current_catalog(), jurisdiction
 
 
 # -- demo -------------------------------------------------------------------------------

@@ -1,20 +1,27 @@
-"""Platform administration: organisations, users, the audit log."""
+"""Platform administration: organisations, users, compensation standards, the audit log."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app import access, audit
 from app.db import session
-from app.errors import ValidationFailed
+from app.errors import DomainError, ValidationFailed
 from app.models import OrgKind, Role
-from app.services import accounts
-from blueprints.forms import OrganizationForm, UserCreateForm, UserEditForm
+from app.services import accounts, standards
+from blueprints.forms import (
+    NewStandardSetForm,
+    OrganizationForm,
+    StandardSetForm,
+    UserCreateForm,
+    UserEditForm,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 access.guard_blueprint(bp, [Role.ADMIN])
@@ -114,6 +121,101 @@ def user(user_id: int):  # type: ignore[no-untyped-def]
     ):
         return redirect(url_for("admin.users"))
     return render_template("admin/user.html", form=form, person=person)
+
+
+def _version(form: StandardSetForm) -> int | None:
+    text = (form.version.data or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _render_standards_form(
+    form: StandardSetForm, *, standard: standards.StandardSet | None = None, status: int = 200
+) -> tuple[str, int]:
+    page = render_template(
+        "admin/standard_set.html",
+        form=form,
+        standard=standard,
+        names=standards.jurisdiction_names(),
+        edited=standard is not None and standards.is_edited(standard),
+        revision=standards.revision_of(standard) if standard else 0,
+    )
+    return page, status
+
+
+def _save_standards(
+    form: StandardSetForm, *, jurisdiction: str, year: int, standard: standards.StandardSet | None
+) -> ResponseReturnValue:
+    """Validate the form, save through the service, commit; or answer 422/409 with the reason."""
+    if not form.validate_on_submit():
+        flash(_("The standards were not saved: correct the marked fields."), "danger")
+        return _render_standards_form(form, standard=standard, status=422)
+    try:
+        standards.save_standard_set(
+            actor=current_user,
+            jurisdiction=jurisdiction,
+            year=year,
+            expected_version=_version(form),
+            **form.standard_values(),
+        )
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+        return _render_standards_form(form, standard=standard, status=exc.status)
+    session.commit()
+    name = standards.jurisdiction_names().get(jurisdiction, jurisdiction)
+    flash(_("The standards of %(name)s %(year)d were saved.", name=name, year=year), "success")
+    return redirect(url_for("admin.standards"))
+
+
+@bp.get("/standards", endpoint="standards")
+def list_standards():  # type: ignore[no-untyped-def]
+    return render_template(
+        "admin/standards.html",
+        standard_sets=standards.list_standard_sets(),
+        names=standards.jurisdiction_names(),
+        is_edited=standards.is_edited,
+        revision_of=standards.revision_of,
+    )
+
+
+@bp.route(
+    "/standards/<jurisdiction>/<int:year>", methods=["GET", "POST"], endpoint="standards_edit"
+)
+def edit_standards(jurisdiction: str, year: int):  # type: ignore[no-untyped-def]
+    standard = standards.get_standard_set(jurisdiction=jurisdiction, year=year)
+    if request.method == "GET":
+        form = StandardSetForm(
+            data=StandardSetForm.data_of(standard, standards.revision_of(standard))
+        )
+        return _render_standards_form(form, standard=standard)
+    return _save_standards(
+        StandardSetForm(), jurisdiction=jurisdiction, year=year, standard=standard
+    )
+
+
+@bp.route("/standards/new", methods=["GET", "POST"], endpoint="standards_new")
+def new_standards():  # type: ignore[no-untyped-def]
+    form = NewStandardSetForm()
+    names = standards.jurisdiction_names()
+    form.jurisdiction.choices = [SelectChoice(code, name) for code, name in names.items()]
+    if request.method == "GET":
+        form.jurisdiction.data = current_app.config.get("DAOJIAO_JURISDICTION")
+        form.version.data = "0"
+        return _render_standards_form(form)
+    # A new year must be new: the figures of a year on record are changed on its own page.
+    jurisdiction, year = form.jurisdiction.data or "", form.year.data or 0
+    if standards.current_catalog().standard_set(jurisdiction, year) is not None:
+        flash(
+            _(
+                "The standards of %(name)s %(year)d exist already: edit them instead.",
+                name=names.get(jurisdiction, jurisdiction),
+                year=year,
+            ),
+            "danger",
+        )
+        return _render_standards_form(form, status=422)
+    form.version.data = "0"
+    return _save_standards(form, jurisdiction=jurisdiction, year=year, standard=None)
 
 
 @bp.get("/audit")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -12,6 +15,7 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
+    IntegerField,
     MultipleFileField,
     PasswordField,
     SelectField,
@@ -19,9 +23,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from app.labels import ORG_KIND_LABELS
+from app.services.standards import FIGURE_LABELS, FIGURES, INDUSTRY_WAGES, StandardSet
 
 
 class LoginForm(FlaskForm):
@@ -151,3 +156,106 @@ class EvidenceForm(FlaskForm):
     )
     description = StringField(_l("Description"), validators=[Optional(), Length(max=200)])
     files = MultipleFileField(_l("Files (PDF or images)"), validators=[DataRequired()])
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+class FigureForm(Form):
+    """One figure of a year's standards and where it comes from (nested in StandardSetForm)."""
+
+    amount = StringField(_l("Amount (yuan)"), validators=[Optional(), Length(max=20)])
+    source = StringField(_l("Source"), validators=[Optional(), Length(max=500)])
+
+
+def wage_lines(text: str | None) -> dict[str, str]:
+    """Industry wages from `code = amount` lines; a ValueError names the first bad line."""
+    wages: dict[str, str] = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        code, equals, amount = line.partition("=")
+        code, amount = code.strip(), amount.strip()
+        if not equals or not code or not amount:
+            raise ValueError(_l("Line %(n)d: write code = amount.", n=number))
+        if code in wages:
+            raise ValueError(_l("Line %(n)d: %(code)s is given twice.", n=number, code=code))
+        wages[code] = amount
+    return wages
+
+
+class StandardSetForm(FlaskForm):
+    """A year's compensation standards; one FigureForm per name in FIGURES (added below)."""
+
+    version = HiddenField()
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    published_on = DateField(_l("Published on"), validators=[Optional()])
+    valid_from = DateField(_l("Applies from"), validators=[Optional()])
+    valid_to = DateField(_l("Applies until"), validators=[Optional()])
+    industry_wages = TextAreaField(
+        _l("Industry wages (one “code = amount” per line)"), validators=[Optional()]
+    )
+    industry_wages_source = StringField(
+        _l("Source of the industry wages"), validators=[Optional(), Length(max=500)]
+    )
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
+
+    def validate_industry_wages(self, field: TextAreaField) -> None:
+        try:
+            wage_lines(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc.args[0])) from exc
+
+    def figure_fields(self) -> list[tuple[str, FormField]]:
+        """(figure name, its sub-form), in the catalog's order."""
+        return [(name, self[name]) for name in FIGURES]
+
+    def standard_values(self) -> dict[str, Any]:
+        """The keyword arguments of `standards.save_standard_set` this form carries."""
+        amounts = {name: (sub.amount.data or "").strip() for name, sub in self.figure_fields()}
+        sources = {name: (sub.source.data or "").strip() for name, sub in self.figure_fields()}
+        sources[INDUSTRY_WAGES] = (self.industry_wages_source.data or "").strip()
+        return {
+            "figures": {name: amount for name, amount in amounts.items() if amount},
+            "industry_wages": wage_lines(self.industry_wages.data),
+            "sources": {name: text for name, text in sources.items() if text},
+            "title": self.title.data or "",
+            "published_on": self.published_on.data,
+            "valid_from": self.valid_from.data,
+            "valid_to": self.valid_to.data,
+            "note": self.note.data or "",
+        }
+
+    @classmethod
+    def data_of(cls, standard: StandardSet, version: int) -> dict[str, Any]:
+        """The form's initial data showing `standard` (saved at `version`, 0 if packaged)."""
+        data: dict[str, Any] = {
+            "version": str(version),
+            "title": standard.title,
+            "published_on": _date(standard.published_on),
+            "valid_from": _date(standard.valid_from),
+            "valid_to": _date(standard.valid_to),
+            "industry_wages": "\n".join(
+                f"{code} = {amount}" for code, amount in standard.industry_wages.items()
+            ),
+            "industry_wages_source": standard.sources.get(INDUSTRY_WAGES, ""),
+            "note": standard.note,
+        }
+        for name in FIGURES:
+            data[name] = {
+                "amount": standard.figures.get(name, ""),
+                "source": standard.sources.get(name, ""),
+            }
+        return data
+
+
+for _figure in FIGURES:
+    setattr(StandardSetForm, _figure, FormField(FigureForm, label=FIGURE_LABELS[_figure]))
+
+
+class NewStandardSetForm(StandardSetForm):
+    """A year not on record yet: its jurisdiction and year are chosen too."""
+
+    jurisdiction = SelectField(_l("Jurisdiction"))
+    year = IntegerField(_l("Year of the statistics"), validators=[DataRequired()])

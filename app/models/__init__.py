@@ -9,18 +9,22 @@ from app.models.accounts import (
     Role,
     User,
 )
+from app.models.assessments import Assessment, Claim
 from app.models.audit import AuditEvent, AuditHead
 from app.models.cases import Case, CaseStatus, Party, Policy, PolicyKind, Report, Vehicle
 from app.models.deadlines import Deadline, DeadlineStatus
 from app.models.documents import Document
 from app.models.jobs import Job, JobStatus
+from app.models.standards import StandardSetRecord
 
 __all__ = [
     "ApiToken",
+    "Assessment",
     "AuditEvent",
     "AuditHead",
     "Case",
     "CaseStatus",
+    "Claim",
     "Deadline",
     "DeadlineStatus",
     "Document",
@@ -35,6 +39,7 @@ __all__ = [
     "PolicyKind",
     "Report",
     "Role",
+    "StandardSetRecord",
     "User",
     "Vehicle",
 ]
