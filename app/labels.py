@@ -53,6 +53,7 @@ JOB_KINDS = {
     "reports.read": _l("Reading the accident letter"),
     "documents.preview": _l("Preparing a preview"),
     "documents.verify": _l("Checking a stored file"),
+    "assessments.run": _l("Assessing the compensation"),
 }
 
 ROLE_LABELS = {
@@ -62,6 +63,46 @@ ROLE_LABELS = {
     "judge": _l("Judge"),
     "admin": _l("Administrator"),
 }
+
+# Compensation items (DOMAIN.md §2); the engine's own labels are Chinese, these follow the locale.
+ITEM_LABELS = {
+    "medical": _l("Medical costs"),
+    "future_medical": _l("Follow-up treatment"),
+    "rehabilitation": _l("Rehabilitation"),
+    "lost_income": _l("Lost income"),
+    "nursing": _l("Nursing care"),
+    "transport": _l("Transport"),
+    "lodging": _l("Lodging"),
+    "hospital_food": _l("Hospital food allowance"),
+    "nutrition": _l("Nutrition"),
+    "disability_compensation": _l("Disability compensation"),
+    "assistive_devices": _l("Assistive devices"),
+    "funeral": _l("Funeral costs"),
+    "death_compensation": _l("Death compensation"),
+    "dependents_living": _l("Dependents' living expenses"),
+    "mental_distress": _l("Mental distress"),
+    "property": _l("Property loss"),
+    "appraisal_fee": _l("Appraisal fee"),
+}
+BUCKET_LABELS = {
+    "medical": _l("Medical"),
+    "death_disability": _l("Death and disability"),
+    "property": _l("Property"),
+    "none": _l("Not covered by compulsory insurance"),
+}
+PAYER_KINDS = {
+    "ctpi": _l("Compulsory insurance"),
+    "commercial": _l("Commercial insurance"),
+    "party": _l("Party"),
+    "self": _l("Victim's own share"),
+}
+OUTCOME_LABELS = {
+    "injury": _l("Injury"),
+    "disability": _l("Disability"),
+    "death": _l("Death"),
+    "property": _l("Property only"),
+}
+RESIDENCE_LABELS = {"urban": _l("Urban"), "rural": _l("Rural")}
 
 
 def init_app(app: Flask) -> None:
@@ -77,6 +118,9 @@ def init_app(app: Flask) -> None:
         REPORT_ERRORS=REPORT_ERRORS,
         DOCUMENT_KINDS=DOCUMENT_KINDS,
         JOB_KINDS=JOB_KINDS,
+        ITEM_LABELS=ITEM_LABELS,
+        BUCKET_LABELS=BUCKET_LABELS,
+        OUTCOME_LABELS=OUTCOME_LABELS,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext
 
 from app.labels import JOB_STATUS_LABELS, REPORT_ERRORS
-from app.models import Case, Document, Job, Party, Report, User
+from app.models import Assessment, Case, Claim, Document, Job, Party, Report, User
 
 
 def iso(value: datetime | None) -> str | None:
@@ -144,3 +144,108 @@ def case_json(case: Case, jobs: list[Job]) -> dict[str, Any]:
         ],
         "jobs": [job_json(job) for job in jobs],
     }
+
+
+def claim_json(claim: Claim) -> dict[str, Any]:
+    return {
+        "id": claim.id,
+        "case_id": claim.case_id,
+        "created_at": iso(claim.created_at),
+        "sha256": claim.sha256,
+        "claims": claim.data,
+    }
+
+
+def assessment_json(assessment: Assessment) -> dict[str, Any]:
+    """The §3 output of a stored assessment, with what identifies it."""
+    return {
+        "assessment_id": assessment.id,
+        "case_id": assessment.case_id,
+        "claim_id": assessment.claim_id,
+        "created_at": iso(assessment.created_at),
+        "engine_version": assessment.engine_version,
+        "fingerprint": assessment.fingerprint,
+        "input_sha256": assessment.input_sha256,
+        **assessment.result,
+    }
+
+
+# Payer colours by kind, a shade per party (a colour-blind-safe blue/green/orange/grey set).
+_PAYER_COLOURS = {
+    "ctpi": ("#1f5f9e", "#4a8fd1", "#8dbbe8"),
+    "commercial": ("#1b7a4b", "#3fae75", "#8fd4ad"),
+    "party": ("#b85c00", "#e68a2e", "#f2bd85"),
+    "self": ("#6c757d",),
+}
+
+
+def payer_label(payer: str, parties: list[dict[str, Any]]) -> str:
+    """'Compulsory insurance · 甲方 (insurer)' for `ctpi:甲方`, in the user's language."""
+    from app.labels import PAYER_KINDS
+
+    kind, _, party_id = payer.partition(":")
+    label = str(PAYER_KINDS.get(kind, kind))
+    if not party_id:
+        return label
+    party = next((p for p in parties if p.get("id") == party_id), {})
+    insurer = (party.get(kind) or {}).get("insurer") if kind in ("ctpi", "commercial") else None
+    name = party.get("name") if kind == "party" else None
+    detail = insurer or name
+    return f"{label} · {party_id}" + (f"（{detail}）" if detail else "")
+
+
+def payer_chart(result: dict[str, Any], parties: list[dict[str, Any]]) -> dict[str, Any]:
+    """Geometry of the payer-split chart: per victim a bar of payers in percent of the total."""
+    payers = list(result["totals"])
+    counters: dict[str, int] = {}
+    colours = {}
+    for payer in payers:
+        kind = payer.partition(":")[0]
+        shades = _PAYER_COLOURS.get(kind, ("#999999",))
+        colours[payer] = shades[counters.get(kind, 0) % len(shades)]
+        counters[kind] = counters.get(kind, 0) + 1
+    rows = []
+    for victim in result["victims"]:
+        total = Decimal(victim["total"])
+        sums: dict[str, Decimal] = {}
+        for payment in result["payments"]:
+            if payment["victim"] == victim["id"]:
+                sums[payment["payer"]] = sums.get(payment["payer"], Decimal(0)) + Decimal(
+                    payment["amount"]
+                )
+        segments, x = [], Decimal(0)
+        for payer in payers:
+            amount = sums.get(payer)
+            if not amount or not total:
+                continue
+            width = amount / total * 100
+            segments.append(
+                {
+                    "payer": payer,
+                    "label": payer_label(payer, parties),
+                    "amount": str(amount),
+                    "x": f"{x:.3f}",
+                    "width": f"{width:.3f}",
+                    "percent": f"{width:.1f}",
+                    "colour": colours[payer],
+                }
+            )
+            x += width
+        rows.append(
+            {
+                "id": victim["id"],
+                "name": victim.get("name"),
+                "total": victim["total"],
+                "segments": segments,
+            }
+        )
+    legend = [
+        {
+            "payer": payer,
+            "label": payer_label(payer, parties),
+            "amount": result["totals"][payer],
+            "colour": colours[payer],
+        }
+        for payer in payers
+    ]
+    return {"rows": rows, "legend": legend}

@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint of the portal and the API."""
-    from blueprints import admin, api, auth, cases, documents, main, police
+    from blueprints import admin, api, assessments, auth, cases, documents, main, police
 
-    for module in (main, auth, cases, police, documents, admin, api):
+    for module in (main, auth, cases, assessments, police, documents, admin, api):
         app.register_blueprint(module.bp)

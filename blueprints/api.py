@@ -10,7 +10,7 @@ from app import access, presenters
 from app.db import session
 from app.errors import TooManyAttempts, ValidationFailed, error_response
 from app.models import CaseStatus, Role
-from app.services import accounts, documents, intake
+from app.services import accounts, assessments, documents, intake
 from app.services import cases as case_service
 from app.services import jobs as job_service
 from app.web import csrf
@@ -182,6 +182,68 @@ def reveal_id_number(case_id: int, party_id: int):  # type: ignore[no-untyped-de
     id_number = intake.reveal_id_number(actor=current_user, case=case, party_id=party_id)
     session.commit()
     return jsonify(id_number=id_number)
+
+
+@bp.put("/cases/<int:case_id>/claims")
+def file_claims(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR)
+    body = _json_body()
+    version = _version(body)
+    claims = {key: value for key, value in body.items() if key != "version"}
+    claim, job = assessments.file_claims(
+        actor=current_user, case=case, data=claims, version=version
+    )
+    session.commit()
+    session.refresh(case)  # without Redis the assessment ran right after the commit
+    return jsonify(
+        claim=presenters.claim_json(claim),
+        job=presenters.job_json(session.get(type(job), job.id)),
+        case=presenters.case_summary_json(case),
+    ), 202
+
+
+@bp.get("/cases/<int:case_id>/claims")
+def get_claims(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    claim = assessments.latest_claim(case)
+    if claim is None:
+        return error_response(404, "not_found", _("No claims have been filed for this case."))
+    return jsonify(presenters.claim_json(claim))
+
+
+@bp.get("/cases/<int:case_id>/assessment")
+def get_assessment(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    assessment = assessments.latest_assessment(case)
+    if assessment is None:
+        return error_response(404, "not_found", _("The case has no assessment yet."))
+    return jsonify(presenters.assessment_json(assessment))
+
+
+@bp.get("/cases/<int:case_id>/assessments")
+def list_assessments(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    return jsonify(
+        items=[
+            {
+                "assessment_id": a.id,
+                "claim_id": a.claim_id,
+                "created_at": presenters.iso(a.created_at),
+                "fingerprint": a.fingerprint,
+                "totals": a.result["totals"],
+            }
+            for a in assessments.case_assessments(case)
+        ]
+    )
+
+
+@bp.post("/cases/<int:case_id>/assessment/what-if")
+def what_if(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR, Role.JUDGE)
+    result = assessments.what_if(actor=current_user, case=case, changes=_json_body())
+    return jsonify(result)
 
 
 @bp.get("/jobs/<int:job_id>")

@@ -10,8 +10,8 @@ from app import access
 from app.db import session
 from app.errors import DomainError
 from app.models import CaseStatus, Role
+from app.services import assessments, documents, intake
 from app.services import cases as case_service
-from app.services import documents, intake
 from blueprints.forms import EvidenceForm
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -47,6 +47,9 @@ def _render_case(case_id: int, evidence_form: EvidenceForm | None = None) -> str
         documents=files,
         previews=documents.previews(files),
         unmatched=intake.unmatched_insurers(case),
+        assessment=assessments.latest_assessment(case),
+        can_file_claims=access.can(current_user, Role.MEDIATOR)
+        and case.status in assessments.FILING_STATES,
         evidence_form=evidence_form or EvidenceForm(),
         can_attach=access.can(current_user, Role.POLICE, Role.MEDIATOR)
         and case.status not in documents.FROZEN,

@@ -190,6 +190,64 @@ def openapi_document() -> dict[str, Any]:
                     params=[_path_id("case_id"), _path_id("party_id")],
                 )
             },
+            "/cases/{case_id}/claims": {
+                "put": _op(
+                    "A mediator files the victims' claims (INTERFACES.md §3 victims, optional "
+                    "parties overrides {id, ratio, commercial_limit}, options, standards_year, "
+                    "standards; a victim may name occupant_of): schedules the assessment; "
+                    "reported → assessing",
+                    ok="202",
+                    params=[_path_id("case_id")],
+                    errors=("401", "403", "404", "409", "422"),
+                    body={
+                        "type": "object",
+                        "required": ["victims"],
+                        "properties": {
+                            "version": {"type": "integer"},
+                            "victims": {"type": "array", "items": {"type": "object"}},
+                            "parties": {"type": "array", "items": {"type": "object"}},
+                            "options": {"type": "object"},
+                            "standards_year": {"type": "integer"},
+                            "standards": {"type": "object"},
+                        },
+                    },
+                ),
+                "get": _op("The claims filed most recently", params=[_path_id("case_id")]),
+            },
+            "/cases/{case_id}/assessment": {
+                "get": _op(
+                    "The latest assessment: INTERFACES.md §3 output with its rule-set fingerprint",
+                    params=[_path_id("case_id")],
+                )
+            },
+            "/cases/{case_id}/assessments": {
+                "get": _op(
+                    "Every assessment of the case, newest first (id, fingerprint, totals)",
+                    params=[_path_id("case_id")],
+                )
+            },
+            "/cases/{case_id}/assessment/what-if": {
+                "post": _op(
+                    "Mediators and judges: the latest assessment with other ratios, standards "
+                    "year or item amounts, and the differences; nothing is saved",
+                    params=[_path_id("case_id")],
+                    errors=("401", "403", "404", "409", "422"),
+                    body={
+                        "type": "object",
+                        "properties": {
+                            "ratios": {
+                                "type": "object",
+                                "description": "party label → ratio 0–1 (null: by liability)",
+                            },
+                            "standards_year": {"type": "integer"},
+                            "items": {
+                                "type": "object",
+                                "description": "victim id → {item code → decided amount}",
+                            },
+                        },
+                    },
+                )
+            },
             "/documents/{document_id}/content": {
                 "get": _op(
                     "The file's bytes, checked against its SHA-256 (header X-Content-SHA256)",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -80,6 +82,51 @@ def make_case(
         )
     case.vehicles.append(vehicle)
     session.add(case)
+    session.flush()
+    return case
+
+
+def make_accident_case(
+    *,
+    police: Organization,
+    committee: Organization,
+    insurer: Organization,
+    status: CaseStatus = CaseStatus.REPORTED,
+    commercial: bool = True,
+    commercial_limit: Decimal | None = Decimal("1000000"),
+) -> Case:
+    """A confirmed two-party case: 甲方 drives a car insured by `insurer` (交强险 and, with a
+    limit, 商业三者险) with main liability; 乙方 rides an e-bike with minor liability."""
+    number = next(_serial)
+    case = Case(
+        number=f"DJ-TEST-{number:06d}",
+        status=status,
+        reporting_unit_id=police.id,
+        mediation_committee_id=committee.id,
+        accident_time=datetime(2023, 11, 5, 1, 30, tzinfo=UTC),
+        accident_place="吕梁市离石区滨河北西路",
+    )
+    driver = Party(label="甲方", position=0, name=f"张{number}", role="driver", liability="main")
+    rider = Party(
+        label="乙方", position=1, name=f"王{number}", role="cyclist", liability="minor", age=35
+    )
+    case.parties.extend([driver, rider])
+    session.add(case)
+    session.flush()
+    vehicle = Vehicle(plate=f"晋J{number:05d}", vehicle_type="小型轿车", driver_party_id=driver.id)
+    vehicle.policies.append(
+        Policy(kind=PolicyKind.CTPI, insurer_name=insurer.name, insurer_org_id=insurer.id)
+    )
+    if commercial:
+        vehicle.policies.append(
+            Policy(
+                kind=PolicyKind.COMMERCIAL,
+                insurer_name=insurer.name,
+                insurer_org_id=insurer.id,
+                limit=commercial_limit,
+            )
+        )
+    case.vehicles.append(vehicle)
     session.flush()
     return case
 

@@ -115,8 +115,18 @@ def role_guarded(roles: tuple[str, ...], allowed: int) -> tuple[Outcome, ...]:
     )
 
 
+def passes_where_seen(roles: tuple[str, ...], role: str) -> Outcome:
+    """The guard lets `roles` through on the cases they see (the answer then depends on the
+    case's data, e.g. 404 for a victim or an assessment it does not have); others are denied."""
+    if role not in roles:
+        return only((), 0, role)
+    return {**{key: PASSES if key in SEES[role] else 404 for key in CASES}, MISSING: 404}
+
+
 BY_CASE = tuple(by_case(role) for role in USER_ROLES)
 POLICE_OR_MEDIATOR = ("police", "mediator")
+MEDIATOR = ("mediator",)
+MEDIATOR_OR_JUDGE = ("mediator", "judge")
 NEED_ID_NUMBERS = ("police", "mediator", "judge", "admin")
 ADMIN_ONLY_PAGE = row(LOGIN, 403, 403, 403, 403, 200)
 ADMIN_ONLY_FORM = row(LOGIN, 403, 403, 403, 403, PASSES)
@@ -142,6 +152,23 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
         "POST": row(LOGIN, *(only(NEED_ID_NUMBERS, 200, r) for r in USER_ROLES))
     },
     "documents.content": {"GET": row(LOGIN, *BY_CASE)},
+    # claims and assessments: the world's cases have none filed yet.
+    "assessments.show": {"GET": row(LOGIN, *BY_CASE)},
+    "assessments.claims": {"GET": row(LOGIN, *(only(MEDIATOR, 200, r) for r in USER_ROLES))},
+    "assessments.save_settings": {
+        "POST": row(LOGIN, *(only(MEDIATOR, 400, r) for r in USER_ROLES))
+    },
+    "assessments.new_victim": {
+        "GET": row(LOGIN, *(only(MEDIATOR, 200, r) for r in USER_ROLES)),
+        "POST": row(LOGIN, *(only(MEDIATOR, 400, r) for r in USER_ROLES)),
+    },
+    "assessments.victim": {
+        "GET": row(LOGIN, *(passes_where_seen(MEDIATOR, r) for r in USER_ROLES)),
+        "POST": row(LOGIN, *(passes_where_seen(MEDIATOR, r) for r in USER_ROLES)),
+    },
+    "assessments.remove_victim": {
+        "POST": row(LOGIN, *(passes_where_seen(MEDIATOR, r) for r in USER_ROLES))
+    },
     "police.upload": {
         "GET": row(LOGIN, 200, 403, 403, 403, 403),
         "POST": row(LOGIN, 400, 403, 403, 403, 403),
@@ -156,6 +183,10 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "admin.users": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
     "admin.user": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
     "admin.audit_log": {"GET": ADMIN_ONLY_PAGE},
+    # standards: the edit page shows a packaged year (World.arguments: shanxi 2023).
+    "admin.standards": {"GET": ADMIN_ONLY_PAGE},
+    "admin.standards_edit": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
+    "admin.standards_new": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
     "api.openapi": {"GET": row(200, 200, 200, 200, 200, 200)},
     # Public: an empty body is refused as input (422), never as a caller (401).
     "api.issue_token": {"POST": row(422, 422, 422, 422, 422, 422)},
@@ -174,6 +205,14 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
         "POST": row(401, *(only(POLICE_OR_MEDIATOR, 422, r) for r in USER_ROLES))
     },
     "api.document_content": {"GET": row(401, *BY_CASE)},
+    # No body: refused as input (422) once the caller may act.
+    "api.file_claims": {"PUT": row(401, *(only(MEDIATOR, 422, r) for r in USER_ROLES))},
+    "api.get_claims": {"GET": row(401, *(passes_where_seen(USER_ROLES, r) for r in USER_ROLES))},
+    "api.get_assessment": {
+        "GET": row(401, *(passes_where_seen(USER_ROLES, r) for r in USER_ROLES))
+    },
+    "api.list_assessments": {"GET": row(401, *BY_CASE)},
+    "api.what_if": {"POST": row(401, *(only(MEDIATOR_OR_JUDGE, 422, r) for r in USER_ROLES))},
     "api.reveal_id_number": {
         "POST": row(401, *(only(NEED_ID_NUMBERS, 200, r) for r in USER_ROLES))
     },
@@ -219,6 +258,9 @@ class World:
             "org_id": self.subject_org_id,
             "user_id": self.subject_user_id,
             "code": "en",
+            "jurisdiction": "shanxi",
+            "year": 2023,
+            "victim_id": "v1",
         }
         unknown = rule.arguments - values.keys()
         assert not unknown, f"teach World.arguments to fill {sorted(unknown)} of {rule.rule}"

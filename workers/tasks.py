@@ -9,7 +9,7 @@ from app.db import session
 from app.errors import EvidenceAltered
 from app.labels import N_
 from app.models import Document, Job
-from app.services import documents, intake
+from app.services import assessments, documents, intake
 from workers import get_app
 
 
@@ -57,3 +57,9 @@ def preview_document(job: Job, progress: jobs.Progress) -> None:
     progress(20, N_("Rendering the pages"))
     sizes = documents.render_page_images(document, documents.read_document(document))
     intake.record_page_sizes(document, sizes)
+
+
+@jobs.job_handler("assessments.run", queue="assess", timeout=120)
+def run_assessment(job: Job, progress: jobs.Progress) -> None:
+    """Assess a case's filed claims."""
+    assessments.run_assessment(job.subject_id, progress, job_id=job.id)

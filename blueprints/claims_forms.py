@@ -1,0 +1,400 @@
+"""The portal's claims form: one victim per form, read into and out of the claims JSON
+(INTERFACES.md §3 victims) so that the portal and the API file the same thing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from app.labels import OUTCOME_LABELS, RESIDENCE_LABELS
+
+_AMOUNT = [Optional(), NumberRange(min=0, max=10**11)]
+_COUNT = [Optional(), NumberRange(min=0, max=36500)]
+# Amount-only items the form shows as one field each.
+AMOUNT_ITEMS = (
+    "future_medical",
+    "rehabilitation",
+    "transport",
+    "lodging",
+    "mental_distress",
+    "appraisal_fee",
+)
+# Items the form edits; any other item a victim has (e.g. a decided amount filed through the
+# API) is kept as it was when the form is saved.
+FORM_ITEMS = (
+    "medical",
+    "hospital_food",
+    "nutrition",
+    "lost_income",
+    "nursing",
+    "assistive_devices",
+    "dependents_living",
+    "property",
+    *AMOUNT_ITEMS,
+)
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.quantize(Decimal("0.01")), "f")
+
+
+class BillForm(Form):
+    amount = DecimalField(_l("Amount (yuan)"), places=2, validators=_AMOUNT)
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=200)])
+    document = SelectField(_l("Evidence"), choices=[], validate_choice=False)
+
+
+class CarerForm(Form):
+    days = IntegerField(_l("Days"), validators=_COUNT)
+    annual = DecimalField(_l("Annual income"), places=2, validators=_AMOUNT)
+    daily = DecimalField(_l("Daily rate"), places=2, validators=_AMOUNT)
+    persons = IntegerField(_l("Carers"), default=1, validators=[Optional(), NumberRange(1, 10)])
+
+
+class DependentForm(Form):
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
+    age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(0, 130)])
+    years = IntegerField(_l("Years supported"), validators=[Optional(), NumberRange(0, 20)])
+    supporters = IntegerField(
+        _l("Supporters"), default=1, validators=[Optional(), NumberRange(1, 20)]
+    )
+    consumption = DecimalField(_l("Own consumption standard"), places=2, validators=_AMOUNT)
+
+
+class VictimForm(FlaskForm):
+    victim_id = HiddenField()
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
+    who = SelectField(_l("Who was hurt"), choices=[], validate_choice=False)
+    age = IntegerField(_l("Age (full years)"), validators=[Optional(), NumberRange(0, 130)])
+    residence = SelectField(
+        _l("Residence"), choices=[SelectChoice(k, v) for k, v in RESIDENCE_LABELS.items()]
+    )
+    outcome = SelectField(
+        _l("Outcome"), choices=[SelectChoice(k, v) for k, v in OUTCOME_LABELS.items()]
+    )
+    disability_grades = StringField(
+        _l("Disability grades (1–10, several separated by commas)"),
+        validators=[Optional(), Length(max=50)],
+    )
+    medical = FieldList(FormField(BillForm), min_entries=4, max_entries=40)
+    hospital_days = IntegerField(_l("Days in hospital"), validators=_COUNT)
+    hospital_food_daily = DecimalField(
+        _l("Food allowance per day (blank: the standard)"), places=2, validators=_AMOUNT
+    )
+    nutrition_days = IntegerField(_l("Nutrition days"), validators=_COUNT)
+    nutrition_daily = DecimalField(_l("Nutrition per day"), places=2, validators=_AMOUNT)
+    lost_income_days = IntegerField(_l("Days off work"), validators=_COUNT)
+    lost_income_annual = DecimalField(_l("Annual income"), places=2, validators=_AMOUNT)
+    lost_income_daily = DecimalField(_l("Daily income"), places=2, validators=_AMOUNT)
+    lost_income_industry = SelectField(
+        _l("Or the industry's average wage"), choices=[], validate_choice=False
+    )
+    nursing = FieldList(FormField(CarerForm), min_entries=2, max_entries=20)
+    assistive_price = DecimalField(_l("Assistive device price"), places=2, validators=_AMOUNT)
+    assistive_count = IntegerField(_l("Replacements"), validators=[Optional(), NumberRange(1, 100)])
+    dependents = FieldList(FormField(DependentForm), min_entries=3, max_entries=20)
+    property = FieldList(FormField(BillForm), min_entries=3, max_entries=40)
+    future_medical = DecimalField(_l("Follow-up treatment"), places=2, validators=_AMOUNT)
+    rehabilitation = DecimalField(_l("Rehabilitation"), places=2, validators=_AMOUNT)
+    transport = DecimalField(_l("Transport"), places=2, validators=_AMOUNT)
+    lodging = DecimalField(_l("Lodging"), places=2, validators=_AMOUNT)
+    mental_distress = DecimalField(_l("Mental distress"), places=2, validators=_AMOUNT)
+    appraisal_fee = DecimalField(_l("Appraisal fee"), places=2, validators=_AMOUNT)
+
+    def validate_disability_grades(self, field: StringField) -> None:
+        try:
+            grades = parse_grades(field.data)
+        except ValueError:
+            raise ValidationError(_l("Give grades 1 to 10, e.g. 9, 10.")) from None
+        if self.outcome.data == "disability" and not grades:
+            raise ValidationError(_l("A disability needs its grade."))
+
+    def set_choices(
+        self,
+        who: list[tuple[str, str]],
+        documents: list[tuple[str, str]],
+        industries: list[tuple[str, str]],
+    ) -> None:
+        """The case's parties and vehicles, its evidence files and the industries with wages."""
+        self.who.choices = [SelectChoice(value, label) for value, label in who]
+        none = [SelectChoice("", "—")]
+        for row in (*self.medical, *self.property):
+            row.form.document.choices = none + [SelectChoice(v, label) for v, label in documents]
+        self.lost_income_industry.choices = none + [
+            SelectChoice(v, label) for v, label in industries
+        ]
+
+
+def parse_grades(text: str | None) -> list[int]:
+    parts = [part for part in (text or "").replace("，", ",").replace("、", ",").split(",")]
+    grades = [int(part) for part in (p.strip() for p in parts) if part]
+    if any(not 1 <= grade <= 10 for grade in grades):
+        raise ValueError("grade out of range")
+    return grades
+
+
+def _bills(rows: list[Any]) -> list[dict[str, Any]]:
+    bills = []
+    for entry in rows:
+        row = entry.form
+        if row.amount.data is None:
+            continue
+        bill: dict[str, Any] = {"amount": _amount(row.amount.data)}
+        if row.description.data:
+            bill["description"] = row.description.data.strip()
+        if row.document.data:
+            bill["document"] = row.document.data
+        bills.append(bill)
+    return bills
+
+
+def victim_from_form(form: VictimForm, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The claims JSON of the victim in `form`; items the form does not show are kept."""
+    kind, _, label = (form.who.data or "").partition(":")
+    victim: dict[str, Any] = {
+        "id": form.victim_id.data,
+        "outcome": form.outcome.data,
+        "residence": form.residence.data,
+    }
+    if kind == "occupant":
+        victim["occupant_of"] = label
+    elif label:
+        victim["party"] = label
+    if form.name.data:
+        victim["name"] = form.name.data.strip()
+    if form.age.data is not None:
+        victim["age"] = form.age.data
+    grades = parse_grades(form.disability_grades.data)
+    if grades:
+        victim["disability_grades"] = grades
+    items: dict[str, Any] = {
+        code: item
+        for code, item in ((previous or {}).get("items") or {}).items()
+        if code not in FORM_ITEMS
+    }
+    medical = _bills(form.medical)
+    if medical:
+        items["medical"] = {"bills": medical}
+    if form.hospital_days.data:
+        items["hospital_food"] = {"days": form.hospital_days.data}
+        if form.hospital_food_daily.data is not None:
+            items["hospital_food"]["daily"] = _amount(form.hospital_food_daily.data)
+    if form.nutrition_days.data:
+        items["nutrition"] = {"days": form.nutrition_days.data}
+        if form.nutrition_daily.data is not None:
+            items["nutrition"]["daily"] = _amount(form.nutrition_daily.data)
+    if form.lost_income_days.data:
+        income: dict[str, Any] = {"days": form.lost_income_days.data}
+        if form.lost_income_daily.data is not None:
+            income["daily"] = _amount(form.lost_income_daily.data)
+        if form.lost_income_annual.data is not None:
+            income["annual"] = _amount(form.lost_income_annual.data)
+        if form.lost_income_industry.data:
+            income["industry"] = form.lost_income_industry.data
+        items["lost_income"] = income
+    carers = []
+    for row in (entry.form for entry in form.nursing):
+        if not row.days.data:
+            continue
+        carer: dict[str, Any] = {"days": row.days.data, "persons": row.persons.data or 1}
+        if row.daily.data is not None:
+            carer["daily"] = _amount(row.daily.data)
+        if row.annual.data is not None:
+            carer["annual"] = _amount(row.annual.data)
+        carers.append(carer)
+    if carers:
+        items["nursing"] = carers
+    if form.assistive_price.data is not None:
+        items["assistive_devices"] = {
+            "price": _amount(form.assistive_price.data),
+            "count": form.assistive_count.data or 1,
+        }
+    dependents = []
+    for row in (entry.form for entry in form.dependents):
+        if row.age.data is None and row.years.data is None:
+            continue
+        dependent: dict[str, Any] = {"supporters": row.supporters.data or 1}
+        if row.name.data:
+            dependent["name"] = row.name.data.strip()
+        if row.years.data is not None:
+            dependent["years"] = row.years.data
+        else:
+            dependent["age"] = row.age.data
+        if row.consumption.data is not None:
+            dependent["consumption"] = _amount(row.consumption.data)
+        dependents.append(dependent)
+    if dependents:
+        items["dependents_living"] = dependents
+    losses = _bills(form.property)
+    if losses:
+        items["property"] = losses
+    for code in AMOUNT_ITEMS:
+        value = getattr(form, code).data
+        if value is not None:
+            items[code] = {"amount": _amount(value)}
+    victim["items"] = items
+    return victim
+
+
+def _rows(entries: list[dict[str, Any]], minimum: int) -> list[dict[str, Any]]:
+    return entries + [{} for _ in range(max(minimum - len(entries), 1))]
+
+
+def form_data_from_victim(victim: dict[str, Any]) -> dict[str, Any]:
+    """Form data showing a filed victim (for editing), with blank rows to add more."""
+    items = victim.get("items") or {}
+    data: dict[str, Any] = {
+        "victim_id": victim.get("id"),
+        "name": victim.get("name"),
+        "age": victim.get("age"),
+        "residence": victim.get("residence", "urban"),
+        "outcome": victim.get("outcome", "injury"),
+        "disability_grades": ", ".join(str(g) for g in victim.get("disability_grades") or []),
+    }
+    if victim.get("occupant_of"):
+        data["who"] = f"occupant:{victim['occupant_of']}"
+    elif victim.get("party"):
+        data["who"] = f"party:{victim['party']}"
+    medical = items.get("medical") or {}
+    bills = medical.get("bills") or ([{"amount": medical["amount"]}] if "amount" in medical else [])
+    data["medical"] = _rows([_decimal_row(b) for b in bills], 4)
+    food = items.get("hospital_food") or {}
+    data["hospital_days"] = food.get("days")
+    data["hospital_food_daily"] = _decimal(food.get("daily"))
+    nutrition = items.get("nutrition") or {}
+    data["nutrition_days"] = nutrition.get("days")
+    data["nutrition_daily"] = _decimal(nutrition.get("daily"))
+    income = items.get("lost_income") or {}
+    data["lost_income_days"] = income.get("days")
+    data["lost_income_annual"] = _decimal(income.get("annual"))
+    data["lost_income_daily"] = _decimal(income.get("daily"))
+    data["lost_income_industry"] = income.get("industry", "")
+    nursing = items.get("nursing") if isinstance(items.get("nursing"), list) else []
+    data["nursing"] = _rows(
+        [
+            {
+                "days": c.get("days"),
+                "annual": _decimal(c.get("annual")),
+                "daily": _decimal(c.get("daily")),
+                "persons": c.get("persons", 1),
+            }
+            for c in nursing
+        ],
+        2,
+    )
+    devices = items.get("assistive_devices") or {}
+    data["assistive_price"] = _decimal(devices.get("price"))
+    data["assistive_count"] = devices.get("count")
+    dependents = items.get("dependents_living")
+    data["dependents"] = _rows(
+        [
+            {
+                "name": d.get("name"),
+                "age": d.get("age"),
+                "years": d.get("years"),
+                "supporters": d.get("supporters", 1),
+                "consumption": _decimal(d.get("consumption")),
+            }
+            for d in (dependents if isinstance(dependents, list) else [])
+        ],
+        3,
+    )
+    losses = items.get("property")
+    data["property"] = _rows(
+        [_decimal_row(p) for p in (losses if isinstance(losses, list) else [])], 3
+    )
+    for code in AMOUNT_ITEMS:
+        data[code] = _decimal((items.get(code) or {}).get("amount"))
+    return data
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def _decimal_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "amount": _decimal(row.get("amount")),
+        "description": row.get("description"),
+        "document": str(row.get("document") or ""),
+    }
+
+
+class PartyOverrideForm(Form):
+    party = HiddenField()
+    ratio = DecimalField(
+        _l("Liability share (0–1; blank: by the police finding)"),
+        places=4,
+        validators=[Optional(), NumberRange(min=0, max=1)],
+    )
+    commercial_limit = DecimalField(_l("Commercial insurance limit"), places=2, validators=_AMOUNT)
+
+
+class ClaimSettingsForm(FlaskForm):
+    version = HiddenField()
+    standards_year = SelectField(_l("Standards year"), choices=[], validate_choice=False)
+    share_rounding = SelectField(
+        _l("Rounding of shares"),
+        choices=[
+            SelectChoice("exact", _l("Exact shares")),
+            SelectChoice("ratio_0.1pct", _l("Ratios rounded to 0.1 %")),
+            SelectChoice("ratio_1pct", _l("Ratios rounded to 1 %")),
+        ],
+    )
+    parties = FieldList(FormField(PartyOverrideForm), min_entries=0, max_entries=20)
+
+
+def settings_from_claims(claims: dict[str, Any], party_ids: list[str]) -> dict[str, Any]:
+    """Form data of the claim-wide settings (standards year, rounding, party overrides)."""
+    overrides = {p.get("id"): p for p in claims.get("parties") or []}
+    year = claims.get("standards_year")
+    return {
+        "standards_year": "" if year is None else str(year),
+        "share_rounding": (claims.get("options") or {}).get("share_rounding", "exact"),
+        "parties": [
+            {
+                "party": party_id,
+                "ratio": _decimal(overrides.get(party_id, {}).get("ratio")),
+                "commercial_limit": _decimal(overrides.get(party_id, {}).get("commercial_limit")),
+            }
+            for party_id in party_ids
+        ],
+    }
+
+
+def claims_with_settings(claims: dict[str, Any], form: ClaimSettingsForm) -> dict[str, Any]:
+    """`claims` with the settings of `form` applied."""
+    updated = {k: v for k, v in claims.items() if k not in ("standards_year", "options", "parties")}
+    updated.setdefault("victims", [])
+    if form.standards_year.data:
+        updated["standards_year"] = int(form.standards_year.data)
+    options = dict(claims.get("options") or {})
+    options["share_rounding"] = form.share_rounding.data
+    updated["options"] = options
+    parties = []
+    for row in (entry.form for entry in form.parties):
+        override: dict[str, Any] = {"id": row.party.data}
+        if row.ratio.data is not None:
+            override["ratio"] = format(row.ratio.data.normalize(), "f")
+        if row.commercial_limit.data is not None:
+            override["commercial_limit"] = _amount(row.commercial_limit.data)
+        if len(override) > 1:
+            parties.append(override)
+    if parties:
+        updated["parties"] = parties
+    return updated
