@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 from flask import current_app
 from sqlalchemy import select
 
 from app.db import session
-from app.models import Organization, OrgKind, User
-from app.services import accounts
+from app.models import (
+    Case,
+    CaseStatus,
+    Organization,
+    OrgKind,
+    Party,
+    Policy,
+    PolicyKind,
+    User,
+    Vehicle,
+)
+from app.services import accounts, assessments
 
 DEMO_PASSWORD = "daojiao-demo"  # noqa: S105 - published demo password, refused outside demo mode
 
@@ -61,4 +74,100 @@ def seed() -> list[tuple[str, str]]:
                 display_name=display_name,
             )
     session.commit()
+    _seed_cases(orgs)
     return [(username, org_name) for username, _name, org_name in USERS]
+
+
+PICC, PINGAN = ORGANIZATIONS[1][1], ORGANIZATIONS[2][1]
+COMMITTEE, POLICE = ORGANIZATIONS[3][1], ORGANIZATIONS[0][1]
+# Two confirmed demo cases (entered directly, so without an uploaded letter): one waiting for the
+# mediator's claims, one with claims filed and assessed.
+DEMO_CASES = [
+    (
+        "DJ-DEMO-0001",
+        datetime(2023, 11, 5, 0, 35, tzinfo=UTC),
+        "吕梁市离石区滨河北西路与龙凤大街交叉口",
+    ),
+    ("DJ-DEMO-0002", datetime(2024, 3, 18, 9, 10, tzinfo=UTC), "吕梁市离石区永宁中路"),
+]
+DEMO_CLAIMS = {
+    "victims": [
+        {
+            "id": "v1",
+            "party": "乙方",
+            "outcome": "disability",
+            "disability_grades": [10],
+            "items": {
+                "medical": {"bills": [{"amount": "5026.49", "description": "住院医疗费"}]},
+                "hospital_food": {"days": 11},
+                "nutrition": {"days": 11, "daily": "20"},
+                "lost_income": {"days": 70, "annual": "25402"},
+                "nursing": [{"days": 11, "annual": "28472", "persons": 1}],
+                "transport": {"amount": "300"},
+                "mental_distress": {"amount": "5000"},
+                "dependents_living": [{"age": 7, "supporters": 2}],
+                "property": [{"description": "电动自行车维修", "amount": "800"}],
+                "appraisal_fee": {"amount": "700"},
+            },
+        }
+    ]
+}
+
+
+def _seed_cases(orgs: dict[str, Organization]) -> None:
+    if session.scalar(select(Case.id).where(Case.number == DEMO_CASES[0][0])) is not None:
+        return
+    cases = []
+    for (number, accident_time, place), (insurer, plate) in zip(
+        DEMO_CASES, ((PICC, "晋J12345"), (PINGAN, "晋J6M218")), strict=True
+    ):
+        case = Case(
+            number=number,
+            status=CaseStatus.REPORTED,
+            reporting_unit_id=orgs[POLICE].id,
+            mediation_committee_id=orgs[COMMITTEE].id,
+            region=REGION,
+            accident_time=accident_time,
+            accident_place=place,
+        )
+        driver = Party(
+            label="甲方",
+            position=0,
+            name="张三",
+            role="driver",
+            liability="main",
+            traffic_mode="驾驶小型轿车",
+            age=38,
+        )
+        rider = Party(
+            label="乙方",
+            position=1,
+            name="王五",
+            role="cyclist",
+            liability="minor",
+            traffic_mode="驾驶电动自行车",
+            age=35,
+        )
+        case.parties.extend([driver, rider])
+        session.add(case)
+        session.flush()
+        vehicle = Vehicle(plate=plate, vehicle_type="小型轿车", driver_party_id=driver.id)
+        vehicle.policies.extend(
+            [
+                Policy(kind=PolicyKind.CTPI, insurer_name=insurer, insurer_org_id=orgs[insurer].id),
+                Policy(
+                    kind=PolicyKind.COMMERCIAL,
+                    insurer_name=insurer,
+                    insurer_org_id=orgs[insurer].id,
+                    limit=Decimal("1000000"),
+                ),
+            ]
+        )
+        case.vehicles.append(vehicle)
+        cases.append(case)
+    session.flush()
+    mediator = session.scalar(select(User).where(User.username == "mediator1"))
+    for case in cases:
+        case.mediator_id = mediator.id
+    assessments.file_claims(actor=mediator, case=cases[1], data=DEMO_CLAIMS)
+    session.commit()

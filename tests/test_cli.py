@@ -103,7 +103,7 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
             assert username in output
 
 
-def test_demo_serves_a_chinese_login_and_police1_sees_an_empty_case_list(demo_server: str) -> None:
+def test_demo_serves_a_chinese_login_and_police1_sees_the_demo_cases(demo_server: str) -> None:
     with requests.Session() as browser:
         login = browser.get(f"{demo_server}/login", timeout=10)
         assert '<html lang="zh-CN">' in login.text
@@ -115,8 +115,26 @@ def test_demo_serves_a_chinese_login_and_police1_sees_an_empty_case_list(demo_se
             timeout=10,
         )
         assert response.url.endswith("/cases/")
-        assert "暂无案件" in response.text
+        assert "DJ-DEMO-0001" in response.text
+        assert "DJ-DEMO-0002" in response.text
         assert "吕梁市公安局交通警察支队离石大队" in response.text
+
+
+def test_the_demo_has_an_assessed_case_for_the_mediator(demo_server: str) -> None:
+    with requests.Session() as browser:
+        api = f"{demo_server}/api/v1"
+        token = browser.post(
+            f"{api}/tokens", timeout=10, json={"username": "mediator1", "password": "daojiao-demo"}
+        ).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        cases = browser.get(f"{api}/cases", headers=headers, timeout=10).json()["items"]
+        assessed = next(case for case in cases if case["number"] == "DJ-DEMO-0002")
+        assert assessed["status"] == "negotiating"
+        result = browser.get(
+            f"{api}/cases/{assessed['id']}/assessment", headers=headers, timeout=10
+        ).json()
+        items = {item["code"]: item["amount"] for item in result["victims"][0]["items"]}
+        assert items["disability_compensation"] == "82654.00"  # 41327 × 20 × 10 %
 
 
 def test_demo_reads_an_uploaded_report_in_process_on_sqlite(demo_server: str) -> None:
