@@ -6,12 +6,10 @@ No Flask and no database here: the CLI, the jobs and the tests call `assess` dir
 from app.compensation.catalog import Catalog, StandardSet, packaged_catalog
 from app.compensation.engine import assess
 from app.compensation.inputs import InvalidInput
-from app.compensation.items import ITEM_RULES
 from app.compensation.rules import ENGINE_VERSION
 
 __all__ = [
     "ENGINE_VERSION",
-    "ITEM_RULES",
     "Catalog",
     "InvalidInput",
     "StandardSet",

@@ -16,12 +16,6 @@ COMPLEMENT = {"full": "none", "main": "minor", "equal": "equal", "minor": "main"
 RATIO_STEP = {"ratio_0.1pct": Decimal("0.001"), "ratio_1pct": Decimal("0.01")}
 SELF = "self"
 
-BASIS_ORDER = "民法典第一千二百一十三条"
-BASIS_SEVERAL_VEHICLES = "道交解释第十八条"
-BASIS_SEVERAL_VICTIMS = "道交解释第十九条"
-BASIS_UNINSURED = "道交解释第十六条"
-BASIS_LIABILITY = "道交法第七十六条"
-
 
 @dataclass(frozen=True)
 class Payment:
@@ -79,6 +73,7 @@ def _ctpi(request: Request, rules: RuleSet, losses: list[Loss]) -> list[Payment]
     vehicles = [p for p in request.parties if p.is_vehicle]
     limits = {v.id: rules.limits(_no_fault(v)) for v in vehicles}
     by_id = {v.id: v for v in vehicles}
+    basis_of = rules.law["allocation_basis"]
     paid: list[Payment] = []
     for bucket in BUCKETS:
         claims: dict[str, dict[str, Decimal]] = defaultdict(dict)
@@ -104,15 +99,15 @@ def _ctpi(request: Request, rules: RuleSet, losses: list[Loss]) -> list[Payment]
                 victim_id = loss.victim.id
                 if amounts.get(victim_id, 0) <= 0:
                     continue
-                basis = [BASIS_ORDER]
+                basis = [basis_of["order"]]
                 if covering_count[victim_id] > 1:
-                    basis.append(BASIS_SEVERAL_VEHICLES)
+                    basis.append(basis_of["several_vehicles"])
                 if shared and len(by_victim) > 1:
-                    basis.append(BASIS_SEVERAL_VICTIMS)
+                    basis.append(basis_of["several_victims"])
                 payer = f"ctpi:{vehicle_id}"
                 if not vehicle.ctpi_insured:
                     payer = f"party:{vehicle_id}"
-                    basis.append(BASIS_UNINSURED)
+                    basis.append(basis_of["uninsured"])
                 paid.append(Payment(victim_id, payer, amounts[victim_id], bucket, "；".join(basis)))
     return paid
 
@@ -206,21 +201,19 @@ def allocate(request: Request, rules: RuleSet, losses: list[Loss]) -> Allocation
                 if amount > 0:  # a share may round to nothing: no payment of 0.00
                     remainder.append((victim.id, key, amount))
     commercial = _commercial(request, losses, remainder)
+    basis_of = rules.law["allocation_basis"]
     payments = list(ctpi)
     for victim_id, key, amount in remainder:
         if key == SELF:
-            payments.append(Payment(victim_id, SELF, amount, basis=BASIS_LIABILITY))
+            payments.append(Payment(victim_id, SELF, amount, basis=basis_of["liability"]))
             continue
         covered = commercial.get((victim_id, key), Decimal(0))
         if covered > 0:
-            payments.append(
-                Payment(
-                    victim_id, f"commercial:{key}", covered, basis=f"{BASIS_ORDER}；商业三者险合同"
-                )
-            )
+            basis = f"{basis_of['order']}；{basis_of['commercial']}"
+            payments.append(Payment(victim_id, f"commercial:{key}", covered, basis=basis))
         if amount - covered > 0:
             payments.append(
-                Payment(victim_id, f"party:{key}", amount - covered, basis=BASIS_LIABILITY)
+                Payment(victim_id, f"party:{key}", amount - covered, basis=basis_of["liability"])
             )
     order = {loss.victim.id: i for i, loss in enumerate(losses)}
     party_order = {p.id: i for i, p in enumerate(request.parties)}

@@ -57,11 +57,21 @@ class StandardSet:
         }
 
 
+def _data() -> Any:
+    return resources.files("app.compensation").joinpath("data")
+
+
+def packaged_law() -> dict[str, Any]:
+    """The national rules (years by age, item buckets and articles…) from `data/law.json`."""
+    return _read(_data(), "law.json")
+
+
 @dataclass(frozen=True)
 class Catalog:
     ctpi_periods: tuple[dict[str, Any], ...]
     jurisdictions: dict[str, dict[str, Any]]
     standards: dict[tuple[str, int], StandardSet]
+    law: dict[str, Any] = field(default_factory=packaged_law)
 
     def years(self, jurisdiction: str) -> list[int]:
         return sorted(year for code, year in self.standards if code == jurisdiction)
@@ -103,7 +113,7 @@ def packaged_catalog() -> Catalog:
     """The catalog of the data files shipped with this version of Daojiao (read once)."""
     global _PACKAGED
     if _PACKAGED is None:
-        data = resources.files("app.compensation").joinpath("data")
+        data = _data()
         ctpi = _read(data, "ctpi_limits.json")
         jurisdictions = {}
         for entry in sorted(data.joinpath("jurisdictions").iterdir(), key=lambda p: p.name):
@@ -119,5 +129,6 @@ def packaged_catalog() -> Catalog:
             ctpi_periods=tuple(sorted(ctpi["periods"], key=lambda p: p["from"])),
             jurisdictions=jurisdictions,
             standards=standards,
+            law=packaged_law(),
         )
     return _PACKAGED

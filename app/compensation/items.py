@@ -9,41 +9,7 @@ from typing import Any
 
 from app.compensation.inputs import Dependent, InvalidInput, Victim, integer, money
 from app.compensation.money import exact, percent, plain, to_fen
-from app.compensation.rules import RuleSet, years_by_age
-
-
-@dataclass(frozen=True)
-class ItemRule:
-    label: str
-    basis: str
-    bucket: str
-
-
-# In the order of DOMAIN.md §2; the bucket is the 交强险 limit the item falls under.
-ITEM_RULES = {
-    "medical": ItemRule("医疗费", "人损解释第六条", "medical"),
-    "future_medical": ItemRule("后续治疗费", "人损解释第六条", "medical"),
-    "rehabilitation": ItemRule("康复费", "人损解释第六条", "death_disability"),
-    "lost_income": ItemRule("误工费", "人损解释第七条", "death_disability"),
-    "nursing": ItemRule("护理费", "人损解释第八条", "death_disability"),
-    "transport": ItemRule("交通费", "人损解释第九条", "death_disability"),
-    "lodging": ItemRule("住宿费", "人损解释第十条", "death_disability"),
-    "hospital_food": ItemRule("住院伙食补助费", "人损解释第十条", "medical"),
-    "nutrition": ItemRule("营养费", "人损解释第十一条", "medical"),
-    "disability_compensation": ItemRule("残疾赔偿金", "人损解释第十二条", "death_disability"),
-    "assistive_devices": ItemRule("残疾辅助器具费", "人损解释第十三条", "death_disability"),
-    "funeral": ItemRule("丧葬费", "人损解释第十四条", "death_disability"),
-    "death_compensation": ItemRule("死亡赔偿金", "人损解释第十五条", "death_disability"),
-    "dependents_living": ItemRule(
-        "被扶养人生活费", "人损解释第十六条、第十七条", "death_disability"
-    ),
-    "mental_distress": ItemRule(
-        "精神损害抚慰金", "民法典第一千一百八十三条；道交解释第十三条", "death_disability"
-    ),
-    "property": ItemRule("财产损失", "道交解释第十二条", "property"),
-    "appraisal_fee": ItemRule("鉴定费", "实务（DOMAIN.md §2，可配置）", "none"),
-}
-NURSING_MAX_YEARS = 20  # 人损解释 art. 8: permanent dependency, at most 20 years
+from app.compensation.rules import RuleSet
 
 
 @dataclass(frozen=True)
@@ -122,6 +88,7 @@ def plain_amount(value: Decimal) -> str:
 
 def _daily_rate(data: dict[str, Any], path: str, rules: RuleSet, label: str) -> tuple[Decimal, str]:
     """A daily rate from `daily`, `annual` (÷ 365, 人损解释 art. 7) or an `industry`'s wage."""
+    days_per_year = rules.rule("days_per_year")
     given = [key for key in ("daily", "annual", "industry") if key in data]
     if len(given) != 1:
         raise InvalidInput(
@@ -144,7 +111,7 @@ def _daily_rate(data: dict[str, Any], path: str, rules: RuleSet, label: str) -> 
             )
         annual = rules.industry_wages[industry]
     with exact():
-        return annual / 365, f"{plain(annual)} ÷ 365"
+        return annual / days_per_year, f"{plain(annual)} ÷ {days_per_year}"
 
 
 def _lost_income(victim: Victim, data: dict[str, Any], path: str, rules: RuleSet) -> Computed:
@@ -163,7 +130,7 @@ def _nursing(victim: Victim, data: Any, path: str, rules: RuleSet) -> Computed:
         carer = _fields(carer, where, ("days", "years", "daily", "annual", "industry", "persons"))
         persons = integer(carer.get("persons", 1), f"{where}.persons", 1, 10)
         if "years" in carer:
-            years = integer(carer["years"], f"{where}.years", 1, NURSING_MAX_YEARS)
+            years = integer(carer["years"], f"{where}.years", 1, rules.rule("nursing_max_years"))
             annual = money(carer.get("annual"), f"{where}.annual")
             with exact():
                 total += annual * years * persons
@@ -218,13 +185,14 @@ def _property(victim: Victim, data: Any, path: str, rules: RuleSet) -> Computed:
 def disability_coefficient(grades: tuple[int, ...], rules: RuleSet) -> tuple[Decimal, str]:
     """`Ih + ΣIa`, ΣIa ≤ the cap, total ≤ 100 % (GB 18667-2002 annex B)."""
     ordered = sorted(grades)
-    highest = Decimal(11 - ordered[0]) / 10
-    if highest == 1:
-        return Decimal(1), "(11 − 1) × 10% = 100%"
+    step = Decimal(rules.rule("disability_grade_step"))
+    highest = (11 - ordered[0]) * step
+    if highest >= 1:
+        return Decimal(1), f"(11 − {ordered[0]}) × {percent(step)} = 100%"
     additions = [rules.additional_disability(g) for g in ordered[1:]]
     added = min(sum(additions, Decimal(0)), rules.additional_disability_cap)
     coefficient = min(highest + added, Decimal(1))
-    expression = f"(11 − {ordered[0]}) × 10%"
+    expression = f"(11 − {ordered[0]}) × {percent(step)}"
     if additions:
         expression += " + " + " + ".join(percent(a) for a in additions)
         if added < sum(additions, Decimal(0)):
@@ -233,13 +201,13 @@ def disability_coefficient(grades: tuple[int, ...], rules: RuleSet) -> tuple[Dec
     return coefficient, expression
 
 
-def _years_text(age: int) -> str:
-    years = years_by_age(age)
-    if age < 60:
+def _years_text(age: int, rules: RuleSet) -> str:
+    years, rule = rules.years(age), rules.law["years_by_age"]
+    if age < rule["reduced_from_age"]:
         return f"{years}年"
-    if age < 75:
-        return f"{years}年（80 − {age}岁）"
-    return f"{years}年（75岁以上）"
+    if age < rule["minimum_from_age"]:
+        return f"{years}年（{rule['reduced_until_age']} − {age}岁）"
+    return f"{years}年（{rule['minimum_from_age']}岁以上）"
 
 
 def _age(victim: Victim, needed_for: str) -> int:
@@ -256,8 +224,8 @@ def _disability_compensation(
     income, _ = rules.income(victim.residence, "残疾赔偿金")
     coefficient, expression = disability_coefficient(victim.grades, rules)
     with exact():
-        value = income * years_by_age(age) * coefficient
-    formula = f"{plain(income)} × {_years_text(age)} × {percent(coefficient)}"
+        value = income * rules.years(age) * coefficient
+    formula = f"{plain(income)} × {_years_text(age, rules)} × {percent(coefficient)}"
     if len(victim.grades) > 1:
         formula += f"；伤残系数 {expression}"
     return Computed(value, formula)
@@ -269,7 +237,7 @@ def _death_compensation(
     _fields(data, path, ())
     age = _age(victim, "死亡赔偿金")
     income, _ = rules.income(victim.residence, "死亡赔偿金")
-    return Computed(income * years_by_age(age), f"{plain(income)} × {_years_text(age)}")
+    return Computed(income * rules.years(age), f"{plain(income)} × {_years_text(age, rules)}")
 
 
 def _funeral(victim: Victim, data: dict[str, Any], path: str, rules: RuleSet) -> Computed:
@@ -278,8 +246,9 @@ def _funeral(victim: Victim, data: dict[str, Any], path: str, rules: RuleSet) ->
         wage = money(data["annual_wage"], f"{path}.annual_wage")
     else:
         wage = rules.figure("annual_wage", "丧葬费")
+    months = rules.rule("funeral_months")
     with exact():
-        return Computed(wage / 12 * 6, f"{plain(wage)} ÷ 12 × 6个月")
+        return Computed(wage / 12 * months, f"{plain(wage)} ÷ 12 × {months}个月")
 
 
 def read_dependents(data: Any, path: str) -> list[Dependent]:
@@ -307,12 +276,12 @@ def read_dependents(data: Any, path: str) -> list[Dependent]:
     return dependents
 
 
-def dependent_years(dependent: Dependent) -> int:
+def dependent_years(dependent: Dependent, rules: RuleSet) -> int:
     """A minor until 18; an adult without working capacity: years by age (arts. 17, 12)."""
     if dependent.years is not None:
         return dependent.years
-    age = dependent.age or 0
-    return 18 - age if age < 18 else years_by_age(age)
+    age, adult = dependent.age or 0, rules.rule("minor_until_age")
+    return adult - age if age < adult else rules.years(age)
 
 
 def _dependents_living(victim: Victim, data: Any, path: str, rules: RuleSet) -> Computed:
@@ -332,7 +301,8 @@ def _dependents_living(victim: Victim, data: Any, path: str, rules: RuleSet) -> 
     with exact():
         for dependent in dependents:
             base = dependent.consumption if dependent.consumption is not None else consumption
-            shares.append((dependent_years(dependent), base * coefficient / dependent.supporters))
+            share = base * coefficient / dependent.supporters
+            shares.append((dependent_years(dependent, rules), share))
             terms.append(f"{plain(base)}{coefficient_text} ÷ {dependent.supporters}")
         total, segments, year = Decimal(0), [], 0
         for span_end in sorted({years for years, _ in shares if years > 0}):
@@ -375,43 +345,44 @@ def compute_items(victim: Victim, rules: RuleSet) -> list[Item]:
     requested = dict(victim.items)
     for code in _BY_OUTCOME.get(victim.outcome, ()):
         requested.setdefault(code, {})
+    item_rules = rules.law["items"]
     for code in requested:
-        if code not in ITEM_RULES:
+        if code not in item_rules:
             raise InvalidInput(
-                f"{victim.path}.items.{code}", f"不认识的赔偿项目（可用：{'、'.join(ITEM_RULES)}）"
+                f"{victim.path}.items.{code}", f"不认识的赔偿项目（可用：{'、'.join(item_rules)}）"
             )
     items = []
-    for code, rule in ITEM_RULES.items():
+    for code, rule in item_rules.items():
         if code not in requested:
             continue
         data, path = requested[code], f"{victim.path}.items.{code}"
         if code in ("disability_compensation", "funeral", "death_compensation"):
-            _check_outcome(victim, code, data, path)
+            _check_outcome(victim, rule["label"], code, data, path)
         if code in _COMPUTE and not (
             isinstance(data, dict) and ("amount" in data or "bills" in data)
         ):
             computed = _COMPUTE[code](victim, data, path, rules)
         else:
             computed = _bills(_fields(data, path, ("amount", "bills", "note")), path)
-        bucket = rules.appraisal_fee_bucket if code == "appraisal_fee" else rule.bucket
+        bucket = rules.appraisal_fee_bucket if code == "appraisal_fee" else rule["bucket"]
         items.append(
             Item(
                 code=code,
-                label=rule.label,
+                label=rule["label"],
                 amount=to_fen(computed.value),
                 bucket=bucket,
                 formula=computed.formula,
-                basis=rule.basis,
+                basis=rule["basis"],
                 evidence=computed.evidence,
             )
         )
     return items
 
 
-def _check_outcome(victim: Victim, code: str, data: Any, path: str) -> None:
+def _check_outcome(victim: Victim, label: str, code: str, data: Any, path: str) -> None:
     """Formula items of disability or death need that outcome; a decided amount does not."""
     if isinstance(data, dict) and "amount" in data:
         return
     needs = "disability" if code == "disability_compensation" else "death"
     if victim.outcome != needs:
-        raise InvalidInput(path, f"{ITEM_RULES[code].label}按公式计算时，结果 outcome 应为 {needs}")
+        raise InvalidInput(path, f"{label}按公式计算时，结果 outcome 应为 {needs}")

@@ -16,8 +16,6 @@ from app.compensation.money import plain
 
 ENGINE_VERSION = "1"
 BUCKETS = ("medical", "death_disability", "property")
-# 人损解释 (2022) art. 24: urban standards for everyone in accidents from this day on.
-URBAN_FOR_ALL_FROM = date(2022, 5, 1)
 
 _FIGURE_LABELS = {
     "urban_disposable_income": "城镇居民人均可支配收入",
@@ -41,10 +39,20 @@ class RuleSet:
     share_rounding: str
     dependents_cap: str
     standards_origin: str
+    law: dict[str, Any]
 
     @property
     def urban_for_all(self) -> bool:
-        return self.accident_date >= URBAN_FOR_ALL_FROM
+        """人损解释 (2022) art. 24: urban standards for everyone in accidents from that day on."""
+        return self.accident_date >= date.fromisoformat(self.law["urban_for_all_from"]["value"])
+
+    def years(self, age: int) -> int:
+        """Years of compensation by age in full years (人损解释 arts. 12, 15, 17)."""
+        return years_by_age(age, self.law)
+
+    def rule(self, name: str) -> Any:
+        """A national rule's value from `data/law.json` (days per year, funeral months…)."""
+        return self.law[name]["value"]
 
     def figure(self, name: str, needed_for: str) -> Decimal:
         """A standards figure, or an `invalid_input` naming it when this year has none."""
@@ -108,10 +116,16 @@ class RuleSet:
                 "share_rounding": self.share_rounding,
                 "dependents_cap": self.dependents_cap,
             },
+            # The national rules by title and digest: the fingerprint changes with any of them.
+            "law": {"title": self.law["title"], "sha256": _digest(self.law)},
         }
-        canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        body["fingerprint"] = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        body["fingerprint"] = "sha256:" + _digest(body)
         return body
+
+
+def _digest(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def select_rules(request: Request, catalog: Catalog) -> RuleSet:
@@ -159,13 +173,15 @@ def select_rules(request: Request, catalog: Catalog) -> RuleSet:
         share_rounding=request.share_rounding,
         dependents_cap=request.dependents_cap or table["dependents_cap"]["value"],
         standards_origin=standard.origin,
+        law=catalog.law,
     )
 
 
-def years_by_age(age: int) -> int:
+def years_by_age(age: int, law: dict[str, Any]) -> int:
     """Years of compensation by age in full years (人损解释 arts. 12, 15, 17)."""
-    if age < 60:
-        return 20
-    if age < 75:
-        return 80 - age
-    return 5
+    rule = law["years_by_age"]
+    if age < rule["reduced_from_age"]:
+        return rule["full"]
+    if age < rule["minimum_from_age"]:
+        return rule["reduced_until_age"] - age
+    return rule["minimum"]
