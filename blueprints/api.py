@@ -33,7 +33,7 @@ def _writes_need_a_token():  # type: ignore[no-untyped-def]
     return None
 
 
-def _json_body() -> dict:
+def json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed(_("The request body must be a JSON object."))
@@ -47,7 +47,7 @@ def openapi():  # type: ignore[no-untyped-def]
 
 @bp.post("/tokens")
 def issue_token():  # type: ignore[no-untyped-def]
-    body = _json_body()
+    body = json_body()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise ValidationFailed(_("Send username and password as strings."))
@@ -113,7 +113,7 @@ def get_case(case_id: int):  # type: ignore[no-untyped-def]
     return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
 
 
-def _version(body: dict) -> int | None:
+def body_version(body: dict) -> int | None:
     version = body.get("version")
     if version is not None and not isinstance(version, int):
         raise ValidationFailed(_("version must be a whole number."))
@@ -127,7 +127,7 @@ def confirm_case(case_id: int):  # type: ignore[no-untyped-def]
     if not isinstance(body, dict) or not isinstance(body.get("fields") or {}, dict):
         raise ValidationFailed(_('Send {"version": …, "fields": {…}} as JSON.'))
     intake.confirm_report(
-        actor=current_user, case=case, fields=body.get("fields"), version=_version(body)
+        actor=current_user, case=case, fields=body.get("fields"), version=body_version(body)
     )
     session.commit()
     return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
@@ -137,7 +137,7 @@ def confirm_case(case_id: int):  # type: ignore[no-untyped-def]
 def withdraw_case(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     intake.withdraw_case(
-        actor=current_user, case=case, version=_version(request.get_json(silent=True) or {})
+        actor=current_user, case=case, version=body_version(request.get_json(silent=True) or {})
     )
     session.commit()
     return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
@@ -188,8 +188,8 @@ def reveal_id_number(case_id: int, party_id: int):  # type: ignore[no-untyped-de
 def file_claims(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
-    body = _json_body()
-    version = _version(body)
+    body = json_body()
+    version = body_version(body)
     claims = {key: value for key, value in body.items() if key != "version"}
     claim, job = assessments.file_claims(
         actor=current_user, case=case, data=claims, version=version
@@ -242,7 +242,7 @@ def list_assessments(case_id: int):  # type: ignore[no-untyped-def]
 def what_if(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR, Role.JUDGE)
-    result = assessments.what_if(actor=current_user, case=case, changes=_json_body())
+    result = assessments.what_if(actor=current_user, case=case, changes=json_body())
     return jsonify(result)
 
 

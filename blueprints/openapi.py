@@ -7,7 +7,7 @@ from typing import Any
 _ERROR = {"$ref": "#/components/responses/Error"}
 
 
-def _op(
+def op(
     summary: str,
     *,
     ok: str = "200",
@@ -52,7 +52,7 @@ def _op(
     return operation
 
 
-def _path_id(name: str) -> dict[str, Any]:
+def path_id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
@@ -66,8 +66,21 @@ def _query(name: str, description: str, schema_type: str = "string") -> dict[str
     }
 
 
+# Modules that add routes to the API blueprint, each with its own OPENAPI_PATHS.
+API_MODULES = ("api_offers", "api_settlement", "api_insurers", "api_mediation")
+
+
 def openapi_document() -> dict[str, Any]:
     """The document served at /api/v1/openapi.json."""
+    import importlib
+
+    document = _core_document()
+    for name in API_MODULES:
+        document["paths"].update(importlib.import_module(f"blueprints.{name}").OPENAPI_PATHS)
+    return document
+
+
+def _core_document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {
@@ -102,9 +115,9 @@ def openapi_document() -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
         "paths": {
-            "/openapi.json": {"get": _op("This document", public=True, errors=())},
+            "/openapi.json": {"get": op("This document", public=True, errors=())},
             "/tokens": {
-                "post": _op(
+                "post": op(
                     "Log in: a bearer token",
                     ok="201",
                     public=True,
@@ -119,10 +132,10 @@ def openapi_document() -> dict[str, Any]:
                     },
                 )
             },
-            "/tokens/current": {"delete": _op("Revoke the token used", ok="204", errors=("401",))},
-            "/me": {"get": _op("The caller", errors=("401",))},
+            "/tokens/current": {"delete": op("Revoke the token used", ok="204", errors=("401",))},
+            "/me": {"get": op("The caller", errors=("401",))},
             "/cases": {
-                "get": _op(
+                "get": op(
                     "Cases the caller may see, newest first",
                     errors=("401", "422"),
                     params=[
@@ -131,7 +144,7 @@ def openapi_document() -> dict[str, Any]:
                         _query("page", "page number, from 1", "integer"),
                     ],
                 ),
-                "post": _op(
+                "post": op(
                     "Upload an accident letter (PDF): a draft case with its reading job",
                     ok="202",
                     errors=("401", "403", "413", "422"),
@@ -139,17 +152,17 @@ def openapi_document() -> dict[str, Any]:
                 ),
             },
             "/cases/{case_id}": {
-                "get": _op(
+                "get": op(
                     "One case: status, version, report (fields, provenance, warnings), "
                     "parties, vehicles, jobs",
-                    params=[_path_id("case_id")],
+                    params=[path_id("case_id")],
                 )
             },
             "/cases/{case_id}/confirm": {
-                "post": _op(
+                "post": op(
                     "Police confirm the reviewed report, with optional corrections: "
                     "draft → reported",
-                    params=[_path_id("case_id")],
+                    params=[path_id("case_id")],
                     errors=("401", "403", "404", "409", "422"),
                     body={
                         "type": "object",
@@ -161,21 +174,21 @@ def openapi_document() -> dict[str, Any]:
                 )
             },
             "/cases/{case_id}/withdraw": {
-                "post": _op(
+                "post": op(
                     "Police withdraw a draft uploaded by mistake (the file stays as evidence)",
-                    params=[_path_id("case_id")],
+                    params=[path_id("case_id")],
                     errors=("401", "403", "404", "409"),
                 )
             },
             "/cases/{case_id}/documents": {
-                "get": _op(
+                "get": op(
                     "The case's documents with kind, sha256, size, created",
-                    params=[_path_id("case_id")],
+                    params=[path_id("case_id")],
                 ),
-                "post": _op(
+                "post": op(
                     "Police or mediators add evidence files",
                     ok="201",
-                    params=[_path_id("case_id")],
+                    params=[path_id("case_id")],
                     errors=("401", "403", "404", "413", "422"),
                     multipart={
                         "file": "one or more PDF, JPEG, PNG or WebP files",
@@ -185,19 +198,19 @@ def openapi_document() -> dict[str, Any]:
                 ),
             },
             "/cases/{case_id}/parties/{party_id}/id-number": {
-                "post": _op(
+                "post": op(
                     "Reveal a party's full ID number (police, mediator, judge, admin; logged)",
-                    params=[_path_id("case_id"), _path_id("party_id")],
+                    params=[path_id("case_id"), path_id("party_id")],
                 )
             },
             "/cases/{case_id}/claims": {
-                "put": _op(
+                "put": op(
                     "A mediator files the victims' claims (INTERFACES.md §3 victims, optional "
                     "parties overrides {id, ratio, commercial_limit}, options, standards_year, "
                     "standards; a victim may name occupant_of): schedules the assessment; "
                     "reported → assessing",
                     ok="202",
-                    params=[_path_id("case_id")],
+                    params=[path_id("case_id")],
                     errors=("401", "403", "404", "409", "422"),
                     body={
                         "type": "object",
@@ -212,25 +225,25 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                 ),
-                "get": _op("The claims filed most recently", params=[_path_id("case_id")]),
+                "get": op("The claims filed most recently", params=[path_id("case_id")]),
             },
             "/cases/{case_id}/assessment": {
-                "get": _op(
+                "get": op(
                     "The latest assessment: INTERFACES.md §3 output with its rule-set fingerprint",
-                    params=[_path_id("case_id")],
+                    params=[path_id("case_id")],
                 )
             },
             "/cases/{case_id}/assessments": {
-                "get": _op(
+                "get": op(
                     "Every assessment of the case, newest first (id, fingerprint, totals)",
-                    params=[_path_id("case_id")],
+                    params=[path_id("case_id")],
                 )
             },
             "/cases/{case_id}/assessment/what-if": {
-                "post": _op(
+                "post": op(
                     "Mediators and judges: the latest assessment with other ratios, standards "
                     "year or item amounts, and the differences; nothing is saved",
-                    params=[_path_id("case_id")],
+                    params=[path_id("case_id")],
                     errors=("401", "403", "404", "409", "422"),
                     body={
                         "type": "object",
@@ -249,13 +262,13 @@ def openapi_document() -> dict[str, Any]:
                 )
             },
             "/documents/{document_id}/content": {
-                "get": _op(
+                "get": op(
                     "The file's bytes, checked against its SHA-256 (header X-Content-SHA256)",
-                    params=[_path_id("document_id")],
+                    params=[path_id("document_id")],
                 )
             },
             "/jobs/{job_id}": {
-                "get": _op("A background job's status and progress", params=[_path_id("job_id")])
+                "get": op("A background job's status and progress", params=[path_id("job_id")])
             },
         },
     }

@@ -216,6 +216,10 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "api.reveal_id_number": {
         "POST": row(401, *(only(NEED_ID_NUMBERS, 200, r) for r in USER_ROLES))
     },
+    # -- offers
+    # -- settlement agreement
+    # -- insurer desk and payments
+    # -- mediation, deadlines and notifications
 }
 
 # Request bodies of routes that need one to reach their access decision.

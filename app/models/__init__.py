@@ -15,9 +15,29 @@ from app.models.cases import Case, CaseStatus, Party, Policy, PolicyKind, Report
 from app.models.deadlines import Deadline, DeadlineStatus
 from app.models.documents import Document
 from app.models.jobs import Job, JobStatus
+from app.models.negotiation import (
+    Agreement,
+    AgreementStatus,
+    InsurerClaim,
+    MediationSession,
+    Notification,
+    Offer,
+    OfferSide,
+    OfferStatus,
+    Payment,
+)
 from app.models.standards import StandardSetRecord
 
 __all__ = [
+    "Payment",
+    "OfferStatus",
+    "OfferSide",
+    "Offer",
+    "Notification",
+    "MediationSession",
+    "InsurerClaim",
+    "AgreementStatus",
+    "Agreement",
     "ApiToken",
     "Assessment",
     "AuditEvent",

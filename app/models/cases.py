@@ -52,6 +52,8 @@ class Case(Base):
     )
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     tribunal_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # Why mediation ended without agreement (the case then goes towards litigation).
+    outcome_note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -26,6 +26,8 @@ class Deadline(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(50))
+    # What the timer is about when not the case itself, e.g. "offer:12", "agreement:3".
+    subject: Mapped[str | None] = mapped_column(String(60))
     basis: Mapped[str] = mapped_column(String(200))
     owner_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -19,7 +19,16 @@ from app.compensation.catalog import standard_set_from_json
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.labels import N_
-from app.models import Assessment, Case, CaseStatus, Claim, PolicyKind, Role, User
+from app.models import (
+    Assessment,
+    Case,
+    CaseStatus,
+    Claim,
+    InsurerClaim,
+    PolicyKind,
+    Role,
+    User,
+)
 from app.services import standards
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -78,6 +87,34 @@ def case_parties(case: Case) -> list[dict[str, Any]]:
     return parties
 
 
+def _apply_insurer_claims(case: Case, by_id: dict[str, dict[str, Any]]) -> None:
+    """An adjuster's claim data: the commercial limit of their policy, or its exclusion."""
+    for record in session.scalars(select(InsurerClaim).where(InsurerClaim.case_id == case.id)):
+        for label, data in (record.policies or {}).items():
+            party = by_id.get(label)
+            if party is None or "commercial" not in party:
+                continue
+            if data.get("commercial_excluded"):
+                del party["commercial"]  # the clause excludes this loss: the party pays
+            elif data.get("commercial_limit") is not None:
+                party["commercial"]["limit"] = str(data["commercial_limit"])
+
+
+def reassess_case(*, actor: User | None, case: Case) -> Any:
+    """Assess the latest claims again after data they depend on changed (a new assessment is
+    stored only if the input differs); None when no claims were filed yet."""
+    claim = latest_claim(case)
+    if claim is None:
+        return None
+    return jobs.schedule(
+        "assessments.run",
+        subject_id=claim.id,
+        case_id=case.id,
+        actor=actor,
+        message=N_("Waiting to be assessed"),
+    )
+
+
 def _check_claims_shape(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("victims"), list):
         raise ValidationFailed(_('Send the claims as {"victims": […]}.'), field="victims")
@@ -95,6 +132,7 @@ def build_input(case: Case, claims: dict[str, Any], year: int | None = None) -> 
         raise ValidationFailed(_("The case has no accident date; the police must record it."))
     parties = case_parties(case)
     by_id = {party["id"]: party for party in parties}
+    _apply_insurer_claims(case, by_id)
     for index, override in enumerate(claims.get("parties") or []):
         path = f"parties[{index}]"
         if not isinstance(override, dict) or override.get("id") not in by_id:
