@@ -103,6 +103,22 @@ OUTCOME_LABELS = {
     "property": _l("Property only"),
 }
 RESIDENCE_LABELS = {"urban": _l("Urban"), "rural": _l("Rural")}
+# The deadline ledger's timers (app/data/deadlines.json).
+DEADLINE_KINDS = {
+    "mediation_window": _l("Mediation to be finished"),
+    "offer_expiry": _l("Offer to be answered"),
+    "insurer_payment": _l("Insurer to pay"),
+    "confirmation_application": _l("Apply for judicial confirmation"),
+    "court_acceptance": _l("Tribunal to accept the application"),
+    "court_decision": _l("Tribunal to decide"),
+}
+DEADLINE_STATUS_LABELS = {
+    "open": _l("Running"),
+    "due": _l("Due soon"),
+    "overdue": _l("Overdue"),
+    "met": _l("Met"),
+    "cancelled": _l("Cancelled"),
+}
 
 
 def init_app(app: Flask) -> None:
@@ -121,6 +137,9 @@ def init_app(app: Flask) -> None:
         ITEM_LABELS=ITEM_LABELS,
         BUCKET_LABELS=BUCKET_LABELS,
         OUTCOME_LABELS=OUTCOME_LABELS,
+        DEADLINE_KINDS=DEADLINE_KINDS,
+        DEADLINE_STATUS_LABELS=DEADLINE_STATUS_LABELS,
+        PAYER_KINDS=PAYER_KINDS,
     )
 
 

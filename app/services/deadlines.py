@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
 
 from sqlalchemy import select
 
@@ -10,6 +14,36 @@ from app.db import session, utcnow
 from app.models import Case, Deadline, DeadlineStatus
 
 OPEN_STATES = (DeadlineStatus.OPEN, DeadlineStatus.DUE, DeadlineStatus.OVERDUE)
+
+
+@cache
+def timers() -> dict[str, dict[str, Any]]:
+    """The statutory timers (days and legal basis) from `app/data/deadlines.json`."""
+    text = resources.files("app").joinpath("data", "deadlines.json").read_text(encoding="utf-8")
+    return json.loads(text)["timers"]
+
+
+def add_statutory_deadline(
+    *,
+    case: Case,
+    kind: str,
+    start: datetime,
+    owner_org_id: int,
+    subject: str | None = None,
+    days: int | None = None,
+) -> Deadline:
+    """A timer of `app/data/deadlines.json`: due `days` (default: the statutory period) after
+    `start`, with the timer's legal basis."""
+    timer = timers()[kind]
+    period = days if days is not None else timer["days"]
+    return add_deadline(
+        case=case,
+        kind=kind,
+        basis=timer["basis"],
+        owner_org_id=owner_org_id,
+        due_at=start + timedelta(days=period),
+        subject=subject,
+    )
 
 
 def add_deadline(
