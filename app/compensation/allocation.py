@@ -142,7 +142,12 @@ def liability_shares(victim: Victim, request: Request, rules: RuleSet) -> dict[s
         shares[SELF] = Decimal(1)
     step = RATIO_STEP.get(rules.share_rounding)
     if step is not None:
+        # Courts that round the ratios first give what rounding left over to the last share
+        # (DOMAIN.md §3.5), here the last by name so that the order of parties never matters.
         shares = {k: v.quantize(step, rounding=ROUND_HALF_UP) for k, v in shares.items()}
+        last = max((k for k, v in shares.items() if v > 0), default=None)
+        if last is not None:
+            shares[last] += 1 - sum(shares.values(), Decimal(0))
     return shares
 
 
