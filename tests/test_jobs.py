@@ -21,7 +21,9 @@ from sqlalchemy import func, select
 
 from app import jobs
 from app.db import session
-from app.models import AuditEvent, Job, JobStatus
+from app.models import Assessment, AuditEvent, Case, CaseStatus, Job, JobStatus, OrgKind
+from app.services import assessments
+from tests import factories
 from tests.support import servers
 
 REPO = Path(__file__).resolve().parent.parent
@@ -184,6 +186,38 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.1)
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.mark.redis
+def test_a_worker_assesses_filed_claims_on_the_assess_queue(
+    redis_app: Flask, tmp_path: Path
+) -> None:
+    committee = factories.make_org(OrgKind.MEDIATION)
+    mediator = factories.make_user(committee)
+    case = factories.make_accident_case(
+        police=factories.make_org(OrgKind.POLICE),
+        committee=committee,
+        insurer=factories.make_org(OrgKind.INSURER),
+    )
+    claims = {
+        "victims": [
+            {
+                "id": "v1",
+                "party": "乙方",
+                "outcome": "injury",
+                "items": {"medical": {"amount": "1200.50"}},
+            }
+        ]
+    }
+    _claim, job = assessments.file_claims(actor=mediator, case=case, data=claims)
+    session.commit()
+    assert reload(job.id).queue == "assess"
+    with worker(redis_app, tmp_path, "--burst", "assess") as proc:
+        assert proc.wait(timeout=60) == 0
+    assert reload(job.id).status == JobStatus.SUCCEEDED
+    stored = session.scalars(select(Assessment).where(Assessment.case_id == case.id)).one()
+    assert stored.result["totals"] == {"ctpi:甲方": "1200.50"}
+    assert session.get(Case, case.id).status == CaseStatus.NEGOTIATING
 
 
 @pytest.mark.redis
