@@ -1,0 +1,241 @@
+"""The negotiation page of a case: the trail of offers per payer, new offers, counters and
+answers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from app import access, presenters
+from app.db import session
+from app.errors import DomainError
+from app.i18n import DISPLAY_TZ
+from app.models import Assessment, Case, CaseStatus, Offer, OfferSide, OfferStatus, Role
+from app.services import assessments, offers
+
+bp = Blueprint("offers", __name__, url_prefix="/cases")
+access.guard_blueprint(bp, Role)
+
+CONFLICT = _l(
+    "Someone else acted on this case at the same time, so nothing was saved. "
+    "The page now shows the current state: check it and try again."
+)
+
+
+class OfferForm(FlaskForm):
+    version = HiddenField()
+    payer = SelectField(_l("Payer"), choices=[], validators=[DataRequired()])
+    side = SelectField(
+        _l("On behalf of"),
+        choices=[
+            SelectChoice(OfferSide.CLAIMANT.value, _l("The claimant (counter or demand)")),
+            SelectChoice(OfferSide.PARTY.value, _l("The liable party (its own position)")),
+        ],
+        validate_choice=False,
+    )
+    parent_id = SelectField(_l("In answer to"), choices=[], validators=[Optional()])
+    amount = StringField(
+        _l("Amount (yuan)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("Leave empty to compute it from the item amounts below."),
+    )
+    expires_at = DateTimeLocalField(
+        _l("Open until (Beijing time, optional)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=offers.NOTE_MAX)])
+
+
+def _context(case: Case) -> tuple[Assessment | None, list[Offer], list[str], dict[str, str]]:
+    """The latest assessment, the trail, the payers to show and their labels."""
+    assessment = assessments.latest_assessment(case)
+    trail = offers.case_offers(case)
+    payers = [p for p in (assessment.result["totals"] if assessment else {}) if p != "self"]
+    payers += [p for p in dict.fromkeys(o.payer for o in trail) if p not in payers]
+    parties = assessment.input["request"]["parties"] if assessment else []
+    labels = {payer: presenters.payer_label(payer, parties) for payer in payers}
+    return assessment, trail, payers, labels
+
+
+def _set_choices(form: OfferForm, case: Case, trail: list[Offer], labels: dict[str, str]) -> None:
+    """The payers the user may offer for, and the open offers they may counter."""
+    form.payer.choices = [
+        SelectChoice(p, labels.get(p, p)) for p in offers.may_offer(current_user, case)
+    ]
+    form.parent_id.choices = [SelectChoice("", _("— a new offer —"))] + [
+        SelectChoice(
+            str(o.id),
+            _(
+                "#%(id)s · %(side)s · %(amount)s yuan for %(payer)s",
+                id=o.id,
+                side=offers.SIDE_LABELS[o.side],
+                amount=presenters.money(o.amount),
+                payer=labels.get(o.payer, o.payer),
+            ),
+        )
+        for o in trail
+        if o.status == OfferStatus.OPEN and offers.may_answer(current_user, case, o)
+    ]
+
+
+def _new_form(case: Case, trail: list[Offer], labels: dict[str, str]) -> OfferForm:
+    """An empty offer form; `?counter=<id>` prefills it to counter that offer."""
+    form = OfferForm(data={"version": str(case.version)})
+    _set_choices(form, case, trail, labels)
+    wanted = request.args.get("counter", "")
+    parent = next((o for o in trail if str(o.id) == wanted), None)
+    if parent is not None and wanted in {choice.value for choice in form.parent_id.choices}:
+        form.parent_id.data = wanted
+        form.payer.data = parent.payer
+    return form
+
+
+def _render(case: Case, form: OfferForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    assessment, trail, payers, labels = _context(case)
+    if form is None:
+        form = _new_form(case, trail, labels)
+    else:  # shown again after a refusal: offer what is possible now
+        _set_choices(form, case, trail, labels)
+    users, orgs = offers.people_of(trail)
+    accepted = offers.accepted_offers(case)
+    groups = [
+        {
+            "payer": payer,
+            "label": labels[payer],
+            "assessed": assessment.result["totals"].get(payer) if assessment else None,
+            "offers": [o for o in trail if o.payer == payer],
+            "accepted": accepted.get(payer),
+        }
+        for payer in payers
+    ]
+    negotiating = case.status == CaseStatus.NEGOTIATING
+    return render_template(
+        "offers/index.html",
+        case=case,
+        assessment=assessment,
+        groups=groups,
+        differences={o.id: offers.offer_differences(o) for o in trail},
+        answerable={
+            o.id
+            for o in trail
+            if negotiating
+            and o.status == OfferStatus.OPEN
+            and offers.may_answer(current_user, case, o)
+        },
+        users=users,
+        orgs=orgs,
+        form=form,
+        can_offer=bool(form.payer.choices),
+        offer_payers={choice.value for choice in form.payer.choices},
+        is_mediator=access.can(current_user, Role.MEDIATOR),
+        item_args=_item_args(),
+        victims=assessment.result["victims"] if assessment else [],
+        OFFER_STATUS_LABELS=offers.STATUS_LABELS,
+        OFFER_SIDE_LABELS=offers.SIDE_LABELS,
+    ), status
+
+
+def _item_args() -> dict[str, str]:
+    return {key: value for key, value in request.form.items() if key.startswith("item:")}
+
+
+def _items_from_form() -> dict[str, dict[str, str]] | None:
+    items: dict[str, dict[str, str]] = {}
+    for key, value in _item_args().items():
+        victim_id, _sep, code = key.removeprefix("item:").partition(":")
+        if value.strip() and victim_id and code:
+            items.setdefault(victim_id, {})[code] = value.strip()
+    return items or None
+
+
+def _version() -> int | None:
+    return request.form.get("version", type=int)
+
+
+def _acting_case(case_id: int) -> Case:
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.ADJUSTER, Role.MEDIATOR)
+    return case
+
+
+def _refused(case: Case, exc: DomainError | StaleDataError, form: OfferForm | None = None):  # type: ignore[no-untyped-def]
+    """The page again with why nothing was saved; a conflict is explained, not an error page."""
+    if isinstance(exc, DomainError) and exc.status in (403, 404):
+        raise exc  # the error handlers answer (and audit) a denial
+    session.rollback()
+    if isinstance(exc, DomainError):
+        message, status = exc.message, exc.status
+    else:
+        message, status = str(CONFLICT), 409
+    flash(message, "warning" if status == 409 else "danger")
+    return _render(case, form, status)
+
+
+@bp.get("/<int:case_id>/offers")
+def index(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    return _render(case)
+
+
+@bp.post("/<int:case_id>/offers")
+def make(case_id: int):  # type: ignore[no-untyped-def]
+    case = _acting_case(case_id)
+    form = OfferForm()
+    _assessment, trail, _payers, labels = _context(case)
+    _set_choices(form, case, trail, labels)
+    if not form.validate_on_submit():
+        return _render(case, form, 400)
+    expires_at = form.expires_at.data.replace(tzinfo=DISPLAY_TZ) if form.expires_at.data else None
+    try:
+        offers.make_offer(
+            actor=current_user,
+            case=case,
+            payer=form.payer.data,
+            amount=(form.amount.data or "").strip() or None,
+            items=_items_from_form(),
+            note=form.note.data,
+            expires_at=expires_at,
+            parent_id=int(form.parent_id.data) if form.parent_id.data else None,
+            side=form.side.data if access.can(current_user, Role.MEDIATOR) else None,
+            version=_version(),
+        )
+        session.commit()
+    except (DomainError, StaleDataError) as exc:
+        return _refused(case, exc, form)
+    flash(_("The offer was recorded."), "success")
+    return redirect(url_for("offers.index", case_id=case.id))
+
+
+def _answer(case_id: int, offer_id: int, *, accept: bool):  # type: ignore[no-untyped-def]
+    case = _acting_case(case_id)
+    note = request.form.get("note")
+    try:
+        offers.answer_offer(
+            actor=current_user,
+            case=case,
+            offer_id=offer_id,
+            accept=accept,
+            note=note,
+            version=_version(),
+        )
+        session.commit()
+    except (DomainError, StaleDataError) as exc:
+        return _refused(case, exc)
+    flash(_("The offer was accepted.") if accept else _("The offer was rejected."), "success")
+    return redirect(url_for("offers.index", case_id=case.id))
+
+
+@bp.post("/<int:case_id>/offers/<int:offer_id>/accept")
+def accept(case_id: int, offer_id: int):  # type: ignore[no-untyped-def]
+    return _answer(case_id, offer_id, accept=True)
+
+
+@bp.post("/<int:case_id>/offers/<int:offer_id>/reject")
+def reject(case_id: int, offer_id: int):  # type: ignore[no-untyped-def]
+    return _answer(case_id, offer_id, accept=False)
