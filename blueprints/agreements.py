@@ -1,0 +1,156 @@
+"""The settlement agreement page of a case: the mediator drafts the 调解协议书 and records the
+signatures; everyone else who sees the case reads it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app import access
+from app.db import session
+from app.errors import DomainError
+from app.models import Agreement, Case, CaseStatus, Role
+from app.services import agreements
+
+bp = Blueprint("agreements", __name__, url_prefix="/cases")
+access.guard_blueprint(bp, Role)
+
+AGREEMENT_STATUS = {
+    "draft": _l("Draft, not signed yet"),
+    "signed": _l("Signed"),
+    "superseded": _l("Superseded"),
+}
+
+
+class DraftAgreementForm(FlaskForm):
+    payment_method = StringField(
+        _l("Payment method"),
+        validators=[DataRequired(), Length(max=agreements.MAX_PAYMENT_METHOD)],
+    )
+    payment_due = DateField(_l("Pay by"), validators=[Optional()])
+    version = HiddenField()
+
+
+class SignAgreementForm(FlaskForm):
+    signers = SelectMultipleField(
+        _l("Signed in person by"),
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    scan = FileField(
+        _l("Scan of the signed agreement (PDF, JPEG or PNG)"), validators=[FileRequired()]
+    )
+    version = HiddenField()
+
+
+def _version() -> int | None:
+    return request.form.get("version", type=int)
+
+
+def _may_act(case: Case) -> bool:
+    return (
+        access.can(current_user, Role.MEDIATOR)
+        and case.mediation_committee_id == current_user.org_id
+        and case.status == CaseStatus.NEGOTIATING
+    )
+
+
+def _sign_form(agreement: Agreement | None) -> SignAgreementForm:
+    form = SignAgreementForm()
+    signatories = agreements.required_signers(agreement) if agreement is not None else []
+    form.signers.choices = [(s["id"], s.get("label") or s["id"]) for s in signatories]
+    return form
+
+
+def _render(
+    case: Case,
+    draft_form: DraftAgreementForm | None = None,
+    sign_form: SignAgreementForm | None = None,
+) -> str:
+    agreement = agreements.current_agreement(case)
+    pdf, scan = agreements.agreement_documents(agreement) if agreement else (None, None)
+    may_act = _may_act(case)
+    if draft_form is None:
+        earlier = agreement.data if agreement else {}
+        draft_form = DraftAgreementForm(
+            formdata=None,
+            payment_method=earlier.get("payment_method"),
+            payment_due=agreements.default_payment_due(),
+        )
+    if sign_form is None:
+        sign_form = _sign_form(agreement)
+    return render_template(
+        "agreements/show.html",
+        case=case,
+        agreement=agreement,
+        pdf=pdf,
+        scan=scan,
+        statuses=AGREEMENT_STATUS,
+        may_act=may_act,
+        payers=agreements.payers_to_agree(case) if may_act else [],
+        draft_form=draft_form,
+        sign_form=sign_form,
+        can_sign=may_act and agreement is not None and agreement.status.value == "draft",
+    )
+
+
+@bp.get("/<int:case_id>/agreement")
+def show(case_id: int):  # type: ignore[no-untyped-def]
+    return _render(access.get_case(current_user, case_id))
+
+
+@bp.post("/<int:case_id>/agreement")
+def draft(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR)
+    form = DraftAgreementForm()
+    if not form.validate_on_submit():
+        return _render(case, draft_form=form), 400
+    try:
+        agreements.draft_agreement(
+            actor=current_user,
+            case=case,
+            payment_method=form.payment_method.data,
+            payment_due=form.payment_due.data,
+            version=_version(),
+        )
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+        return _render(case, draft_form=form), exc.status
+    session.commit()
+    flash(_("The agreement was drafted. Print it for the parties to sign."), "success")
+    return redirect(url_for("agreements.show", case_id=case.id))
+
+
+@bp.post("/<int:case_id>/agreement/sign")
+def sign(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR)
+    form = _sign_form(agreements.current_agreement(case))
+    if not form.validate_on_submit():
+        return _render(case, sign_form=form), 400
+    try:
+        agreements.sign_agreement(
+            actor=current_user,
+            case=case,
+            signers=form.signers.data or [],
+            filename=form.scan.data.filename,
+            data=form.scan.data.read(),
+            version=_version(),
+        )
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+        return _render(case, sign_form=form), exc.status
+    session.commit()
+    flash(_("The signatures were recorded: the case is agreed."), "success")
+    return redirect(url_for("agreements.show", case_id=case.id))
