@@ -4,4 +4,286 @@ from __future__ import annotations
 
 from typing import Any
 
-OPENAPI_PATHS: dict[str, Any] = {}
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import access, presenters
+from app.db import session
+from app.errors import ValidationFailed
+from app.models import Case, CaseStatus, Payment, Role
+from app.services import insurers, payments
+from blueprints.api import body_version, bp, json_body
+from blueprints.openapi import op, path_id
+
+CLAIM_FIELDS = ("version", "policies", "advanced", "advance_note")
+PAYMENT_FIELDS = ("version", "payer", "amount", "reference", "paid_on")
+
+
+def _only_fields(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    for key in body:
+        if key not in allowed:
+            raise ValidationFailed(_("Unknown field %(field)s.", field=key), field=key)
+
+
+# -- JSON shapes ------------------------------------------------------------------------------
+
+
+def _money(value: Any) -> str | None:
+    return presenters.money(value)
+
+
+def desk_entry_json(entry: insurers.DeskEntry) -> dict[str, Any]:
+    """One case of the insurer desk with the insurer's exposure under the latest assessment."""
+    return {
+        "case": presenters.case_summary_json(entry.case),
+        "payers": entry.payers,
+        "assessed": entry.assessed,
+        "assessment_id": entry.assessment.id if entry.assessment else None,
+        "assessed_at": presenters.iso(entry.assessment.created_at) if entry.assessment else None,
+        "exposure": [
+            {
+                "payer": item.payer,
+                "amount": _money(item.amount),
+                "buckets": {bucket: _money(amount) for bucket, amount in item.buckets.items()},
+            }
+            for item in entry.exposure
+        ],
+        "ctpi": _money(entry.ctpi),
+        "ctpi_buckets": (
+            {bucket: _money(amount) for bucket, amount in entry.bucket_totals.items()}
+            if entry.assessed
+            else None
+        ),
+        "commercial": _money(entry.commercial),
+        "total": _money(entry.total),
+        "advanced": _money(entry.advanced),
+        "net": _money(entry.net),
+    }
+
+
+def claim_json(case: Case, org_id: int) -> dict[str, Any]:
+    """The insurer's claim data for `case` with the policies the report names."""
+    record = insurers.insurer_claim(case, org_id)
+    return {
+        "case_id": case.id,
+        "insurer_org_id": org_id,
+        "version": record.version if record else None,
+        "policies": record.policies if record else {},
+        "advanced": _money(record.advanced) if record else "0.00",
+        "advance_note": record.advance_note if record else None,
+        "updated_at": presenters.iso(record.updated_at) if record else None,
+        "parties": [
+            {
+                "label": party.label,
+                "name": party.name,
+                "plate": party.plate,
+                "ctpi": party.ctpi,
+                "commercial": (
+                    {**party.commercial, "limit": _money(party.commercial["limit"])}
+                    if party.commercial
+                    else None
+                ),
+            }
+            for party in insurers.covered_parties(case, org_id)
+        ],
+    }
+
+
+def payment_json(payment: Payment, late: bool | None = None) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "payer": payment.payer,
+        "amount": _money(payment.amount),
+        "paid_on": payment.paid_on.isoformat(),
+        "reference": payment.reference,
+        "late": late,
+        "created_at": presenters.iso(payment.created_at),
+    }
+
+
+def status_json(case: Case) -> dict[str, Any]:
+    """Per payer of the signed agreement: agreed, paid, outstanding, due, partial, late."""
+    agreement = payments.signed_agreement(case)
+    return {
+        "case": presenters.case_summary_json(case),
+        "agreement_id": agreement.id if agreement else None,
+        "items": [
+            {
+                "payer": row["payer"],
+                "label": row["label"],
+                "agreed": _money(row["agreed"]),
+                "paid": _money(row["paid"]),
+                "outstanding": _money(row["outstanding"]),
+                "due": row["due"].isoformat() if row["due"] else None,
+                "covered": row["covered"],
+                "partial": row["partial"],
+                "overdue": row["overdue"],
+                "late": row["late"],
+                "payments": [payment_json(p["payment"], p["late"]) for p in row["payments"]],
+            }
+            for row in payments.payment_status(case)
+        ],
+    }
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+
+@bp.get("/insurer/cases")
+def insurer_desk():  # type: ignore[no-untyped-def]
+    access.require_role(current_user, Role.ADJUSTER)
+    status_arg = request.args.get("status")
+    if status_arg and status_arg not in set(CaseStatus):
+        raise ValidationFailed(_("Unknown status %(status)s.", status=status_arg))
+    entries = insurers.insurer_desk(
+        actor=current_user, status=CaseStatus(status_arg) if status_arg else None
+    )
+    return jsonify(items=[desk_entry_json(entry) for entry in entries])
+
+
+@bp.get("/cases/<int:case_id>/insurer-claim")
+def get_insurer_claim(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    entry = insurers.desk_entry(actor=current_user, case=case)
+    return jsonify(**claim_json(case, current_user.org_id), exposure=desk_entry_json(entry))
+
+
+@bp.put("/cases/<int:case_id>/insurer-claim")
+def save_insurer_claim(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.ADJUSTER)
+    body = json_body()
+    _only_fields(body, CLAIM_FIELDS)
+    insurers.save_insurer_claim(
+        actor=current_user,
+        case=case,
+        policies=body.get("policies"),
+        advanced=body.get("advanced"),
+        advance_note=body.get("advance_note"),
+        version=body_version(body),
+    )
+    session.commit()
+    session.refresh(case)  # without Redis the re-assessment ran right after the commit
+    entry = insurers.desk_entry(actor=current_user, case=case)
+    return jsonify(**claim_json(case, current_user.org_id), exposure=desk_entry_json(entry))
+
+
+@bp.get("/cases/<int:case_id>/payments")
+def payment_status(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    return jsonify(status_json(case))
+
+
+@bp.post("/cases/<int:case_id>/payments")
+def record_payment(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.ADJUSTER, Role.MEDIATOR)
+    body = json_body()
+    _only_fields(body, PAYMENT_FIELDS)
+    payment = payments.record_payment(
+        actor=current_user,
+        case=case,
+        payer=body.get("payer"),
+        amount=body.get("amount"),
+        reference=body.get("reference"),
+        paid_on=body.get("paid_on"),
+        version=body_version(body),
+    )
+    session.commit()
+    return jsonify(payment=payment_json(payment), **status_json(case)), 201
+
+
+_AMOUNT = {"type": "string", "description": 'yuan, at most two decimals, e.g. "1200.50"'}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/insurer/cases": {
+        "get": op(
+            "Adjusters: the cases that touch the caller's insurer, newest first, each with its "
+            "payers and their exposure under the latest assessment (交强险 by bucket, "
+            "commercial, total, less the amount advanced); assessed=false before an assessment",
+            errors=("401", "403", "422"),
+            params=[
+                {
+                    "name": "status",
+                    "in": "query",
+                    "required": False,
+                    "description": "only this status",
+                    "schema": {"type": "string"},
+                }
+            ],
+        )
+    },
+    "/cases/{case_id}/insurer-claim": {
+        "get": op(
+            "An adjuster of an insurer on the case: the insurer's claim data (policy numbers, "
+            "commercial limit, exclusions with reason, amount advanced), the parties whose "
+            "vehicle it covers, and its exposure",
+            params=[path_id("case_id")],
+        ),
+        "put": op(
+            "An adjuster saves the insurer's claim data; the assessment is re-run (a new one "
+            "is stored if its input changed). Only parties whose vehicle the insurer covers; "
+            "an exclusion needs its reason; a field left out keeps its saved value; while "
+            "reported, assessing or negotiating",
+            params=[path_id("case_id")],
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": "object",
+                "properties": {
+                    "version": {
+                        "type": "integer",
+                        "nullable": True,
+                        "description": "the version read (null before the first save)",
+                    },
+                    "policies": {
+                        "type": "object",
+                        "description": "party label → claim data of that party's vehicle",
+                        "additionalProperties": {
+                            "type": "object",
+                            "properties": {
+                                "ctpi_policy_no": {"type": "string"},
+                                "commercial_policy_no": {"type": "string"},
+                                "commercial_limit": _AMOUNT,
+                                "commercial_excluded": {"type": "boolean"},
+                                "exclusion_reason": {"type": "string"},
+                            },
+                        },
+                    },
+                    "advanced": _AMOUNT,
+                    "advance_note": {"type": "string"},
+                },
+            },
+        ),
+    },
+    "/cases/{case_id}/payments": {
+        "get": op(
+            "Everyone who sees the case: per payer of the signed agreement, agreed, paid, "
+            "outstanding, due date, partial and late flags, and the payments",
+            params=[path_id("case_id")],
+        ),
+        "post": op(
+            "Record a payment: an adjuster for the payers their insurer pays, the case's "
+            "mediator for a party. When every payer has paid its agreed amount the case "
+            "becomes paid (agreed or confirmed → paid)",
+            ok="201",
+            params=[path_id("case_id")],
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": "object",
+                "required": ["payer", "amount", "reference"],
+                "properties": {
+                    "payer": {"type": "string", "description": "e.g. ctpi:甲方"},
+                    "amount": _AMOUNT,
+                    "reference": {"type": "string", "description": "bank or receipt number"},
+                    "paid_on": {
+                        "type": "string",
+                        "format": "date",
+                        "description": "not in the future; default today (Beijing)",
+                    },
+                    "version": {"type": "integer", "description": "the case's version"},
+                },
+            },
+        ),
+    },
+}
