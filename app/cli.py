@@ -381,12 +381,23 @@ def demo(host: str, port: int) -> None:
 def _serve(app: Flask, host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
-    # A separate sweeper thread re-runs jobs left queued when the demo was stopped mid-job.
+    # A separate sweeper thread re-runs jobs left queued when the demo was stopped mid-job,
+    # then keeps the deadline ledger's clock (due and overdue timers) once a minute.
     def sweep_once() -> None:
+        import contextlib
+        import time
+
+        from workers.tasks import sweep_deadlines_in
+
         with app.app_context():
             from app import jobs as job_queue
 
             job_queue.sweep()
+        while True:
+            with contextlib.suppress(*job_queue.TRANSIENT_ERRORS):  # busy: next round
+                sweep_deadlines_in(app)
+            time.sleep(60)
 
     threading.Thread(target=sweep_once, daemon=True).start()
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+

@@ -2,6 +2,375 @@
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
 from typing import Any
 
-OPENAPI_PATHS: dict[str, Any] = {}
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import access, presenters
+from app.db import session
+from app.errors import ValidationFailed
+from app.labels import DEADLINE_KINDS, DEADLINE_STATUS_LABELS
+from app.models import Case, Deadline, MediationSession, Notification, Organization, Role
+from app.services import cases as case_service
+from app.services import deadlines, mediation, notifications
+from blueprints.api import body_version, bp, json_body
+from blueprints.openapi import op, path_id
+
+# -- JSON views ---------------------------------------------------------------------------
+
+
+def deadline_json(
+    deadline: Deadline, cases: dict[int, Case], owners: dict[int, Organization]
+) -> dict[str, Any]:
+    case = cases.get(deadline.case_id)
+    owner = owners.get(deadline.owner_org_id)
+    return {
+        "id": deadline.id,
+        "case_id": deadline.case_id,
+        "case_number": case.number if case else None,
+        "kind": deadline.kind,
+        "kind_label": str(DEADLINE_KINDS.get(deadline.kind, deadline.kind)),
+        "subject": deadline.subject,
+        "basis": deadline.basis,
+        "owner": {"id": deadline.owner_org_id, "name": owner.name if owner else None},
+        "due_at": presenters.iso(deadline.due_at),
+        "status": deadline.status.value,
+        "status_label": str(DEADLINE_STATUS_LABELS[deadline.status.value]),
+        "closed_at": presenters.iso(deadline.closed_at),
+    }
+
+
+def session_json(item: MediationSession) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "case_id": item.case_id,
+        "starts_at": presenters.iso(item.starts_at),
+        "place": item.place,
+        "video_link": item.video_link,
+        "notes": item.notes,
+        "created_by_id": item.created_by_id,
+        "created_at": presenters.iso(item.created_at),
+    }
+
+
+def notification_json(item: Notification) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "case_id": item.case_id,
+        "kind": item.kind,
+        "message": notifications.notification_text(item),
+        "created_at": presenters.iso(item.created_at),
+        "read": item.read_at is not None,
+        "read_at": presenters.iso(item.read_at),
+    }
+
+
+def _assignment_json(case: Case) -> dict[str, Any]:
+    mediator = mediation.case_mediator(case)
+    return {
+        "case_id": case.id,
+        "version": case.version,
+        "mediation_committee_id": case.mediation_committee_id,
+        "mediator": (
+            {"id": mediator.id, "username": mediator.username, "name": mediator.display_name}
+            if mediator
+            else None
+        ),
+    }
+
+
+# -- parsing ------------------------------------------------------------------------------
+
+
+def _optional_body() -> dict[str, Any]:
+    """The JSON object sent, or {} when nothing was sent (a body that is not JSON is refused)."""
+    if not request.get_data():
+        return {}
+    return json_body()
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed(_("%(field)s must be text.", field=name), field=name)
+    return value
+
+
+def _starts_at(value: Any) -> datetime:
+    parsed = None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            parsed = datetime.fromisoformat(value)
+    if parsed is None:
+        raise ValidationFailed(
+            _("starts_at must be an ISO 8601 date and time, e.g. 2024-03-01T09:30:00+08:00."),
+            field="starts_at",
+        )
+    return parsed
+
+
+def _whole_number(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(_("%(field)s must be a whole number.", field=name), field=name)
+    return value
+
+
+# -- mediation ----------------------------------------------------------------------------
+
+
+@bp.post("/cases/<int:case_id>/assignment")
+def mediation_assign(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR, Role.ADMIN)
+    body = _optional_body()
+    mediator_id = body.get("mediator_id")
+    mediation.assign_mediator(
+        actor=current_user,
+        case=case,
+        mediator_id=None if mediator_id is None else _whole_number(mediator_id, "mediator_id"),
+    )
+    session.commit()
+    return jsonify(_assignment_json(case))
+
+
+@bp.get("/cases/<int:case_id>/sessions")
+def mediation_sessions(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    return jsonify(items=[session_json(item) for item in mediation.case_sessions(case)])
+
+
+@bp.post("/cases/<int:case_id>/sessions")
+def mediation_schedule_session(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR)
+    body = json_body()
+    created = mediation.schedule_session(
+        actor=current_user,
+        case=case,
+        starts_at=_starts_at(body.get("starts_at")),
+        place=_optional_text(body, "place"),
+        video_link=_optional_text(body, "video_link"),
+        notes=_optional_text(body, "notes"),
+    )
+    session.commit()
+    return jsonify(session_json(created)), 201
+
+
+@bp.post("/cases/<int:case_id>/session-notes")
+def mediation_session_notes(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR)
+    body = json_body()
+    updated = mediation.record_session_notes(
+        actor=current_user,
+        case=case,
+        session_id=_whole_number(body.get("session_id"), "session_id"),
+        notes=_optional_text(body, "notes") or "",
+    )
+    session.commit()
+    return jsonify(session_json(updated))
+
+
+@bp.post("/cases/<int:case_id>/mediation/fail")
+def mediation_fail(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR)
+    body = json_body()
+    mediation.fail_mediation(
+        actor=current_user,
+        case=case,
+        reason=_optional_text(body, "reason") or "",
+        version=body_version(body),
+    )
+    session.commit()
+    return jsonify(
+        {
+            **presenters.case_json(case, case_service.case_jobs(case)),
+            "outcome_note": case.outcome_note,
+        }
+    )
+
+
+# -- deadlines ----------------------------------------------------------------------------
+
+
+@bp.get("/cases/<int:case_id>/deadlines")
+def case_deadlines(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    clock = deadlines.case_clock(case)
+    cases, owners = {case.id: case}, clock["owners"]
+    ball = clock["ball"]
+    return jsonify(
+        items=[deadline_json(item, cases, owners) for item in clock["deadlines"]],
+        clock={
+            "holder": (
+                {"id": clock["holder"].id, "name": clock["holder"].name}
+                if clock["holder"]
+                else None
+            ),
+            "deadline": deadline_json(ball, cases, owners) if ball else None,
+        },
+    )
+
+
+@bp.get("/deadlines")
+def waiting_deadlines():  # type: ignore[no-untyped-def]
+    waiting = deadlines.waiting_on(current_user)
+    details = deadlines.deadline_details(waiting)
+    return jsonify(
+        items=[deadline_json(item, details["cases"], details["owners"]) for item in waiting]
+    )
+
+
+# -- notifications ------------------------------------------------------------------------
+
+
+@bp.get("/notifications")
+def list_notifications():  # type: ignore[no-untyped-def]
+    unread_only = request.args.get("unread", "").lower() in ("1", "true", "yes")
+    limit = request.args.get("limit", 50, type=int)
+    if not 1 <= limit <= 200:
+        raise ValidationFailed(_("limit must be between 1 and 200."), field="limit")
+    items = notifications.user_notifications(current_user, limit=limit, unread_only=unread_only)
+    return jsonify(
+        items=[notification_json(item) for item in items],
+        unread=notifications.unread_count(current_user),
+    )
+
+
+@bp.post("/notifications/read")
+def read_notifications():  # type: ignore[no-untyped-def]
+    body = _optional_body()
+    ids = body.get("ids")
+    if ids is not None and (
+        not isinstance(ids, list) or not all(_is_whole(value) for value in ids)
+    ):
+        raise ValidationFailed(_("ids must be a list of notification ids."), field="ids")
+    marked = notifications.mark_read(user=current_user, ids=ids)
+    session.commit()
+    return jsonify(marked=marked, unread=notifications.unread_count(current_user))
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_CASE = [path_id("case_id")]
+_OBJECT = "object"
+
+
+def _optional(operation: dict[str, Any]) -> dict[str, Any]:
+    operation["requestBody"]["required"] = False
+    return operation
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/cases/{case_id}/assignment": {
+        "post": _optional(
+            op(
+                "Assign the case to a mediator of its committee (its mediators or an admin); "
+                "without mediator_id, the committee's mediator with the fewest open cases",
+                params=_CASE,
+                errors=("401", "403", "404", "409", "422"),
+                body={"type": _OBJECT, "properties": {"mediator_id": {"type": "integer"}}},
+            )
+        )
+    },
+    "/cases/{case_id}/sessions": {
+        "get": op("The case's mediation sessions, earliest first", params=_CASE),
+        "post": op(
+            "A mediator of the committee schedules a session: a place or an http(s) video "
+            "link (or both); a time without offset is Beijing time",
+            ok="201",
+            params=_CASE,
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": _OBJECT,
+                "required": ["starts_at"],
+                "properties": {
+                    "starts_at": {"type": "string", "format": "date-time"},
+                    "place": {"type": "string"},
+                    "video_link": {"type": "string"},
+                    "notes": {"type": "string"},
+                },
+            },
+        ),
+    },
+    "/cases/{case_id}/session-notes": {
+        "post": op(
+            "A mediator of the committee records a session's notes (replacing earlier ones)",
+            params=_CASE,
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": _OBJECT,
+                "required": ["session_id", "notes"],
+                "properties": {"session_id": {"type": "integer"}, "notes": {"type": "string"}},
+            },
+        )
+    },
+    "/cases/{case_id}/mediation/fail": {
+        "post": op(
+            "A mediator of the committee records that mediation failed, with the reason: "
+            "reported, assessing or negotiating → litigation; running deadlines are cancelled",
+            params=_CASE,
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": _OBJECT,
+                "required": ["reason"],
+                "properties": {"reason": {"type": "string"}, "version": {"type": "integer"}},
+            },
+        )
+    },
+    "/cases/{case_id}/deadlines": {
+        "get": op(
+            "The case's deadline ledger (running first, soonest first) and its clock: who "
+            "has the ball (the owner of the soonest running deadline)",
+            params=_CASE,
+        )
+    },
+    "/deadlines": {
+        "get": op(
+            "Running deadlines waiting on the caller's organisation (admins: all), on cases "
+            "the caller may see, soonest first",
+            errors=("401",),
+        )
+    },
+    "/notifications": {
+        "get": op(
+            "The caller's notifications, newest first, with the unread count",
+            errors=("401", "422"),
+            params=[
+                {
+                    "name": "unread",
+                    "in": "query",
+                    "required": False,
+                    "description": "1: only unread ones",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": "at most this many (1–200, default 50)",
+                    "schema": {"type": "integer"},
+                },
+            ],
+        )
+    },
+    "/notifications/read": {
+        "post": _optional(
+            op(
+                "Mark the caller's notifications read: those of ids, or all without ids",
+                errors=("401", "422"),
+                body={
+                    "type": _OBJECT,
+                    "properties": {"ids": {"type": "array", "items": {"type": "integer"}}},
+                },
+            )
+        )
+    },
+}

@@ -1,22 +1,33 @@
-"""Home page, language switch and the health check."""
+"""Home page (the user's desk), language switch and the health check."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, request, session, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
 from app import db
 from app.i18n import LOCALES
+from app.services import deadlines, notifications
 
 bp = Blueprint("main", __name__)
+HOME_LIMIT = 100  # deadlines on the home page; the API lists them all
 
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
+    """The signed-in user's desk: deadlines waiting on them, soonest first, and new messages."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return redirect(url_for("cases.index"))
+    waiting = deadlines.waiting_on(current_user, limit=HOME_LIMIT)
+    return render_template(
+        "dashboard/home.html",
+        waiting=waiting,
+        more=len(waiting) == HOME_LIMIT,
+        details=deadlines.deadline_details(waiting),
+        unread=notifications.user_notifications(current_user, limit=10, unread_only=True),
+        unread_total=notifications.unread_count(current_user),
+    )
 
 
 @bp.get("/lang/<code>")

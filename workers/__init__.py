@@ -27,6 +27,7 @@ def get_app() -> Flask:
 
 def _sweep_forever(app: Flask, stop: threading.Event) -> None:
     from app import audit, jobs
+    from workers import tasks
 
     interval = app.config["JOB_SWEEP_SECONDS"]
     while not stop.wait(interval):
@@ -34,6 +35,7 @@ def _sweep_forever(app: Flask, stop: threading.Event) -> None:
         with app.app_context():
             try:
                 jobs.sweep()
+                tasks.sweep_deadlines_in(app)
             except jobs.TRANSIENT_ERRORS:
                 log.warning("sweeper: a service is unreachable; will try again", exc_info=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Flask
 from flask_babel import gettext as _
 
 from app import audit, jobs
@@ -63,3 +64,21 @@ def preview_document(job: Job, progress: jobs.Progress) -> None:
 def run_assessment(job: Job, progress: jobs.Progress) -> None:
     """Assess a case's filed claims."""
     assessments.run_assessment(job.subject_id, progress, job_id=job.id)
+
+
+@jobs.job_handler("deadlines.sweep", queue="default", timeout=300)
+def sweep_deadlines(job: Job, progress: jobs.Progress) -> None:
+    """Mark due and overdue deadlines and tell their owners; repeating it changes nothing."""
+    from app.services import deadlines
+
+    deadlines.sweep_deadlines()
+
+
+def sweep_deadlines_in(app: Flask) -> dict[str, int]:
+    """Run the deadline sweep once in a fresh app context and commit it (sweeper threads)."""
+    from app.services import deadlines
+
+    with app.app_context():
+        counts = deadlines.sweep_deadlines()
+        session.commit()
+    return counts

@@ -1,0 +1,187 @@
+"""The mediation page of a case: assignment, sessions with their notes, a failed mediation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import HiddenInput
+
+from app import access
+from app.db import session
+from app.errors import DomainError, NotAllowed
+from app.models import Case, Role
+from app.services import deadlines, mediation
+
+bp = Blueprint("mediation", __name__, url_prefix="/cases")
+access.guard_blueprint(bp, Role)
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    return int(value)
+
+
+class AssignmentForm(FlaskForm):
+    # The choices are the committee's mediators; the service checks the one chosen.
+    mediator_id = SelectField(
+        _l("Mediator"), coerce=_optional_int, validate_choice=False, validators=[Optional()]
+    )
+
+
+class SessionForm(FlaskForm):
+    starts_at = DateTimeLocalField(
+        _l("Date and time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    place = StringField(
+        _l("Meeting place"), validators=[Optional(), Length(max=mediation.PLACE_MAX)]
+    )
+    video_link = StringField(
+        _l("Video link"), validators=[Optional(), Length(max=mediation.LINK_MAX)]
+    )
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=mediation.NOTES_MAX)])
+
+
+class NotesForm(FlaskForm):
+    session_id = IntegerField(widget=HiddenInput(), validators=[DataRequired()])
+    notes = TextAreaField(_l("Notes"), validators=[DataRequired(), Length(max=mediation.NOTES_MAX)])
+
+
+class FailForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why the mediation failed"),
+        validators=[DataRequired(), Length(max=mediation.REASON_MAX)],
+    )
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
+def _case(case_id: int, *roles: Role) -> Case:
+    case = access.get_case(current_user, case_id)
+    if roles:
+        access.require_role(current_user, *roles)
+    return case
+
+
+def _render(case: Case, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
+    assignment = forms.get("assignment") or AssignmentForm(data={"mediator_id": case.mediator_id})
+    assignment.mediator_id.choices = [("", _("The least busy mediator"))] + [
+        (user.id, user.display_name) for user in mediation.committee_mediators(case)
+    ]
+    fail = forms.get("fail") or FailForm(data={"version": case.version})
+    page = render_template(
+        "mediation/show.html",
+        case=case,
+        sessions=mediation.case_sessions(case),
+        mediator=mediation.case_mediator(case),
+        committee=mediation.case_committee(case),
+        clock=deadlines.case_clock(case),
+        can_assign=mediation.can_assign(current_user, case),
+        can_mediate=mediation.can_mediate(current_user, case),
+        is_mediated=case.status in mediation.MEDIATION_STATES,
+        assignment_form=assignment,
+        session_form=forms.get("session") or SessionForm(),
+        notes_form=forms.get("notes") or NotesForm(),
+        fail_form=fail,
+    )
+    return page, status
+
+
+def _attempt(case: Case, action: Callable[[], Any], done: str, **forms: FlaskForm) -> Any:
+    """Call the service and commit; a refusal other than a denial is shown on the page."""
+    try:
+        action()
+    except NotAllowed:
+        raise  # the error handler answers 403 and records the denial
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+        return _render(session.get(Case, case.id) or case, exc.status, **forms)
+    session.commit()
+    flash(done, "success")
+    return redirect(url_for("mediation.show", case_id=case.id))
+
+
+@bp.get("/<int:case_id>/mediation")
+def show(case_id: int):  # type: ignore[no-untyped-def]
+    return _render(_case(case_id))
+
+
+@bp.post("/<int:case_id>/mediation/assignment")
+def assign(case_id: int):  # type: ignore[no-untyped-def]
+    case = _case(case_id, Role.MEDIATOR, Role.ADMIN)
+    form = AssignmentForm()
+    if not form.validate_on_submit():
+        return _render(case, 400, assignment=form)
+    return _attempt(
+        case,
+        lambda: mediation.assign_mediator(
+            actor=current_user, case=case, mediator_id=form.mediator_id.data
+        ),
+        _("The mediator was assigned."),
+        assignment=form,
+    )
+
+
+@bp.post("/<int:case_id>/mediation/sessions")
+def schedule(case_id: int):  # type: ignore[no-untyped-def]
+    case = _case(case_id, Role.MEDIATOR)
+    form = SessionForm()
+    if not form.validate_on_submit():
+        return _render(case, 400, session=form)
+    return _attempt(
+        case,
+        lambda: mediation.schedule_session(
+            actor=current_user,
+            case=case,
+            starts_at=form.starts_at.data,
+            place=form.place.data,
+            video_link=form.video_link.data,
+            notes=form.notes.data,
+        ),
+        _("The session was scheduled."),
+        session=form,
+    )
+
+
+@bp.post("/<int:case_id>/mediation/notes")
+def notes(case_id: int):  # type: ignore[no-untyped-def]
+    case = _case(case_id, Role.MEDIATOR)
+    form = NotesForm()
+    if not form.validate_on_submit():
+        flash(_("Write the session's notes."), "danger")
+        return _render(case, 400, notes=form)
+    return _attempt(
+        case,
+        lambda: mediation.record_session_notes(
+            actor=current_user, case=case, session_id=form.session_id.data, notes=form.notes.data
+        ),
+        _("The notes were saved."),
+        notes=form,
+    )
+
+
+@bp.post("/<int:case_id>/mediation/fail")
+def fail(case_id: int):  # type: ignore[no-untyped-def]
+    case = _case(case_id, Role.MEDIATOR)
+    form = FailForm()
+    if not form.validate_on_submit():
+        return _render(case, 400, fail=form)
+    return _attempt(
+        case,
+        lambda: mediation.fail_mediation(
+            actor=current_user,
+            case=case,
+            reason=form.reason.data,
+            version=form.version.data,
+        ),
+        _("The mediation was recorded as failed; the case goes towards litigation."),
+        fail=form,
+    )
