@@ -47,6 +47,10 @@ DOCUMENT_KINDS = {
     "medical_bill": _l("Medical bill"),
     "appraisal": _l("Appraisal report"),
     "other": _l("Other"),
+    "agreement": _l("Settlement agreement"),
+    "signed_agreement": _l("Signed settlement agreement"),
+    "ruling": _l("Ruling"),
+    "filing_package": _l("Filing package"),
 }
 
 JOB_KINDS = {

@@ -7,11 +7,39 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint of the portal and the API."""
-    from blueprints import admin, api, assessments, auth, cases, documents, main, police
+    from blueprints import (
+        admin,
+        agreements,
+        api,
+        assessments,
+        auth,
+        cases,
+        documents,
+        insurer,
+        main,
+        mediation,
+        notifications,
+        offers,
+        police,
+    )
     from blueprints.openapi import API_MODULES
 
     # The API's other modules add their routes to `api.bp` when imported.
     for name in API_MODULES:
         __import__(f"blueprints.{name}")
-    for module in (main, auth, cases, assessments, police, documents, admin, api):
+    for module in (
+        main,
+        auth,
+        cases,
+        assessments,
+        agreements,
+        police,
+        documents,
+        insurer,
+        mediation,
+        notifications,
+        offers,
+        admin,
+        api,
+    ):
         app.register_blueprint(module.bp)

@@ -10,7 +10,7 @@ from app import access
 from app.db import session
 from app.errors import DomainError
 from app.models import CaseStatus, Role
-from app.services import assessments, documents, intake
+from app.services import assessments, deadlines, documents, intake
 from app.services import cases as case_service
 from blueprints.forms import EvidenceForm
 
@@ -48,6 +48,7 @@ def _render_case(case_id: int, evidence_form: EvidenceForm | None = None) -> str
         previews=documents.previews(files),
         unmatched=intake.unmatched_insurers(case),
         assessment=assessments.latest_assessment(case),
+        clock=deadlines.case_clock(case),
         can_file_claims=access.can(current_user, Role.MEDIATOR)
         and case.status in assessments.FILING_STATES,
         evidence_form=evidence_form or EvidenceForm(),

@@ -52,14 +52,15 @@ def live_server(committed_app: Callable[..., Flask]) -> Iterator[LiveServer]:
 
 
 def log_in(bp: BrowserPage, base: str) -> None:
-    """From `/`, through the login page, onto the case list."""
+    """From `/`, through the login page, onto the home page, then the case list."""
     page = bp.page
     page.goto(base + "/")
     expect(page).to_have_url(re.compile(r"/login$"))
     page.fill("input[name=username]", USERNAME)
     page.fill("input[name=password]", PASSWORD)
     page.locator("main button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/cases/$"))
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.goto(base + "/cases/")
 
 
 def test_police_logs_in_and_sees_empty_case_list(
@@ -75,6 +76,9 @@ def test_police_logs_in_and_sees_empty_case_list(
     page.fill("input[name=password]", PASSWORD)
     page.locator("main button[type=submit]").click()
 
+    # Home shows what is waiting on the officer; the navbar leads to the case list.
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.locator("nav").get_by_role("link", name="案件", exact=True).click()
     expect(page).to_have_url(re.compile(r"/cases/$"))
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.get_by_role("heading", level=1)).to_have_text("案件")

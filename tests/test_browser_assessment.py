@@ -58,7 +58,7 @@ def test_mediator_enters_claims_and_sees_the_charted_assessment(
     page.fill("input[name=username]", centre.mediator)
     page.fill("input[name=password]", factories.PASSWORD)
     page.locator("main button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/cases/$"))
+    expect(page).to_have_url(re.compile(r"/$"))
 
     page.goto(f"{centre.url}/cases/{centre.case_id}")
     page.get_by_test_id("enter-claims").click()

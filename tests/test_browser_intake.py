@@ -91,13 +91,13 @@ def centre(committed_app: Callable[..., Flask]) -> Iterator[Centre]:
 
 
 def log_in(bp: BrowserPage, base: str, username: str) -> None:
-    """Through the login page onto the case list."""
+    """Through the login page onto the home page."""
     page = bp.page
     page.goto(base + "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.locator("main button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/cases/$"))
+    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def test_police_upload_review_correct_and_confirm(

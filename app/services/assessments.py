@@ -29,7 +29,7 @@ from app.models import (
     Role,
     User,
 )
-from app.services import standards
+from app.services import mediation, standards
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 CLAIM_FIELDS = ("victims", "parties", "options", "standards_year", "standards")
@@ -244,6 +244,7 @@ def file_claims(
     )
     session.add(claim)
     before = case.status
+    mediation.start_mediation_window(case=case)  # mediation starts with the first claims
     case.status = CaseStatus.ASSESSING
     case.updated_at = utcnow()
     session.flush()

@@ -37,7 +37,7 @@ from app.models import (
     User,
     Vehicle,
 )
-from app.services import documents
+from app.services import documents, notifications
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PARSE_TIMEOUT_SECONDS = 60.0
@@ -530,6 +530,7 @@ def confirm_report(
     case.status = CaseStatus.REPORTED
     _assign_mediation(case)
     session.flush()
+    notifications.notify_new_case(case)
     audit.record(
         "case.confirmed",
         actor=actor,
