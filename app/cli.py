@@ -401,3 +401,81 @@ def _serve(app: Flask, host: str, port: int) -> None:
     threading.Thread(target=sweep_once, daemon=True).start()
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
+
+# -- filing packages ----------------------------------------------------------------------
+
+
+@main.group()
+def bundle() -> None:
+    """Litigation filing packages."""
+
+
+@bundle.command("verify", with_appcontext=False)
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--public-key",
+    type=click.File("rb"),
+    help="The platform's public key (PEM); without it the key named in the package is used.",
+)
+def bundle_verify(file: Any, public_key: Any) -> None:
+    """Check a filing package's signed manifest and every file's SHA-256 (exit 1 if not)."""
+    from app import bundles, signing
+
+    trusted = signing.load_public_key(public_key.read()) if public_key else None
+    result = bundles.verify_bundle(file.read(), trusted=trusted)
+    for problem in result.problems:
+        click.echo(f"FAIL {problem}")
+    if not result.ok:
+        sys.exit(1)
+    manifest = result.manifest or {}
+    origin = "the given public key" if result.trusted_key else "the key named in the package"
+    click.echo(
+        f"OK {result.files} file(s) of case {manifest.get('case_number')} match the manifest, "
+        f"signed by {origin} (key id {result.key_id})"
+    )
+
+
+@bundle.command("public-key")
+@with_appcontext
+def bundle_public_key() -> None:
+    """Print this platform's public key (PEM) and its key id, for the court's filing office."""
+    from app import bundles, signing
+
+    public = signing.platform_key().public_key()
+    click.echo(signing.public_key_pem(public), nl=False)
+    click.echo(f"key id {bundles.key_id(public)}")
+
+
+# -- deadlines --------------------------------------------------------------------------
+
+
+@main.group("deadlines")
+def deadlines_group() -> None:
+    """The deadline ledger: every legal or agreed timer of the cases."""
+
+
+@deadlines_group.command("sweep")
+@click.option("--now", "as_of", help="Sweep as of this ISO 8601 time (Beijing if no offset).")
+@with_appcontext
+def deadlines_sweep(as_of: str | None) -> None:
+    """Mark due and overdue deadlines and notify their owners (safe to repeat)."""
+    from datetime import datetime
+
+    from app.db import session
+    from app.i18n import DISPLAY_TZ
+    from app.services import deadlines
+
+    now = None
+    if as_of:
+        try:
+            now = datetime.fromisoformat(as_of)
+        except ValueError as exc:
+            raise click.BadParameter(f"not an ISO 8601 time: {as_of}", param_hint="--now") from exc
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=DISPLAY_TZ)
+    counts = deadlines.sweep_deadlines(now)
+    session.commit()
+    click.echo(
+        f"{counts['due']} due, {counts['overdue']} overdue, "
+        f"{counts['notified']} notification(s) sent"
+    )

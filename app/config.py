@@ -111,6 +111,12 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         raise ConfigError(f"DAOJIAO_CJK_FONT points to {font!r}, which is not a file")
     settings["DAOJIAO_CJK_FONT"] = font or "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 
+    # The Ed25519 key that signs litigation filing packages (PEM, PKCS#8); created in the
+    # instance folder on first use when unset. Production should mount a persistent file.
+    settings["DAOJIAO_SIGNING_KEY"] = str(
+        raw.get("DAOJIAO_SIGNING_KEY") or Path(instance_path) / "signing-key.pem"
+    )
+
     insecure_ok = mode != "production"
     settings["SESSION_COOKIE_SECURE"] = _flag(
         "SESSION_COOKIE_SECURE", raw.get("SESSION_COOKIE_SECURE", not insecure_ok)
