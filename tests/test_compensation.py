@@ -482,7 +482,7 @@ def test_dependents_cap_defaults_to_plain() -> None:
             "700.00",
             "700",
             "none",
-            "实务（DOMAIN.md §2，可配置）",
+            "司法实务做法",
         ),
     ],
 )
