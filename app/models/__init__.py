@@ -27,8 +27,12 @@ from app.models.negotiation import (
     Payment,
 )
 from app.models.standards import StandardSetRecord
+from app.models.tribunal import Confirmation, ConfirmationStatus, RulingSequence
 
 __all__ = [
+    "RulingSequence",
+    "ConfirmationStatus",
+    "Confirmation",
     "Payment",
     "OfferStatus",
     "OfferSide",

@@ -59,6 +59,8 @@ class Organization(Base):
     region: Mapped[str | None] = mapped_column(String(100))
     # Other names the organisation goes by in police reports (e.g. "人保吕梁").
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A tribunal's ruling numbers, e.g. "({year})晋1102民特{n}号" ({year}, {n}: the sequence).
+    case_number_format: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
