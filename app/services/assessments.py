@@ -362,9 +362,14 @@ def _catalog_of(assessment: Assessment) -> compensation.Catalog:
     return catalog.with_standard_sets([standard_set_from_json(snapshot, snapshot["origin"])])
 
 
+def recompute(assessment: Assessment, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` assessed with the standards `assessment` used (item offers, what-ifs)."""
+    return compensation.assess(data, _catalog_of(assessment))
+
+
 def reassess(assessment: Assessment) -> dict[str, Any]:
     """Re-run a stored assessment from what it keeps (identical unless the law tables changed)."""
-    return compensation.assess(assessment.input["request"], _catalog_of(assessment))
+    return recompute(assessment, assessment.input["request"])
 
 
 def is_reproducible(assessment: Assessment) -> bool:

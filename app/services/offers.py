@@ -382,10 +382,8 @@ def _items_amount(assessment: Assessment, payer: str, items: dict[str, dict[str,
     for victim_id, amounts in items.items():
         for code, amount in amounts.items():
             victims[victim_id].setdefault("items", {})[code] = {"amount": amount}
-    # A probe assessment, never stored: recomputed with the standards the assessment used.
-    probe = Assessment(input={**assessment.input, "request": data})
     try:
-        result = assessments.reassess(probe)
+        result = assessments.recompute(assessment, data)
     except compensation.InvalidInput as exc:
         raise ValidationFailed(exc.message, field="items") from exc
     return Decimal(result["totals"].get(payer, "0.00"))
