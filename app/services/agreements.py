@@ -427,21 +427,6 @@ def _check_signers(agreement: Agreement, signers: list[str]) -> list[str]:
     return [s["id"] for s in required]
 
 
-def _check_scan(data: bytes) -> str:
-    if not data:
-        raise ValidationFailed(_("The file is empty."), field="scan")
-    if len(data) > documents.MAX_EVIDENCE_BYTES:
-        raise ValidationFailed(_("The file is larger than 20 MB."), code="too_large", status=413)
-    media_type = documents.sniff_media_type(data)
-    if media_type not in SCAN_TYPES:
-        raise ValidationFailed(
-            _("The signed agreement must be a PDF file or a JPEG or PNG image."),
-            code="unsupported_type",
-            field="scan",
-        )
-    return media_type
-
-
 def _end_of_day(day: date) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=BEIJING)
 
@@ -465,30 +450,16 @@ def sign_agreement(
     if case.status != CaseStatus.NEGOTIATING:
         raise InvalidTransition(_("Only an agreement of a case being negotiated can be signed."))
     signed_by = _check_signers(agreement, signers)
-    media_type = _check_scan(data)
-    scan = documents.store_document(
+    scan = documents.store_evidence(
         actor=actor,
         case=case,
         kind=SIGNED_KIND,
-        data=data,
-        media_type=media_type,
         filename=filename,
+        data=data,
         description=f"调解协议书签署件 SHA-256 {agreement.sha256[:16]}",
+        media_types=SCAN_TYPES,
+        unsupported=_("The signed agreement must be a PDF file or a JPEG or PNG image."),
     )
-    audit.record(
-        "document.added",
-        actor=actor,
-        case_id=case.id,
-        subject=f"document:{scan.id}",
-        details={
-            "kind": SIGNED_KIND,
-            "filename": scan.filename,
-            "sha256": scan.sha256,
-            "size": scan.size,
-        },
-    )
-    if media_type == "application/pdf":
-        jobs.schedule("documents.preview", subject_id=scan.id, case_id=case.id, actor=actor)
     now = utcnow()
     agreement.status = AgreementStatus.SIGNED
     agreement.signers = signed_by

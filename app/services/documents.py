@@ -82,14 +82,32 @@ def attach_evidence(
         raise NotAllowed(_("This case is closed: no more evidence can be added."))
     if kind not in EVIDENCE_KINDS:
         raise ValidationFailed(_("Unknown kind of evidence."))
+    return store_evidence(
+        actor=actor, case=case, kind=kind, filename=filename, data=data, description=description
+    )
+
+
+def store_evidence(
+    *,
+    actor: User,
+    case: Case,
+    kind: str,
+    filename: str | None,
+    data: bytes,
+    description: str | None = None,
+    media_types: tuple[str, ...] | None = None,
+    unsupported: str | None = None,
+) -> Document:
+    """Check an uploaded file by its content (size, type), store it, audit it, preview a PDF."""
     if not data:
         raise ValidationFailed(_("The file is empty."))
     if len(data) > MAX_EVIDENCE_BYTES:
         raise ValidationFailed(_("The file is larger than 20 MB."), code="too_large", status=413)
     media_type = sniff_media_type(data)
-    if media_type is None:
+    if media_type is None or (media_types is not None and media_type not in media_types):
         raise ValidationFailed(
-            _("Only PDF files and JPEG, PNG or WebP images can be added."), code="unsupported_type"
+            unsupported or _("Only PDF files and JPEG, PNG or WebP images can be added."),
+            code="unsupported_type",
         )
     document = store_document(
         actor=actor,
