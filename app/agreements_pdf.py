@@ -437,7 +437,14 @@ def _signatures(data: dict[str, Any], s: _Styles) -> list[Any]:
     ]
 
 
-def _numbered_canvas(font: str, case_number: str, sha256: str) -> type[Canvas]:
+def _numbered_canvas(
+    font: str,
+    case_number: str,
+    sha256: str,
+    *,
+    number_label: str = "案号",
+    data_label: str = "协议",
+) -> type[Canvas]:
     """A canvas that prints the footer on every page once the page count is known."""
 
     class NumberedCanvas(Canvas):
@@ -463,9 +470,9 @@ def _numbered_canvas(font: str, case_number: str, sha256: str) -> type[Canvas]:
             self.setFont(font, 7.5)
             self.setStrokeColor(colors.grey)
             self.line(20 * mm, 19 * mm, width - 20 * mm, 19 * mm)
-            self.drawString(20 * mm, 15 * mm, f"案号：{case_number}")
+            self.drawString(20 * mm, 15 * mm, f"{number_label}：{case_number}")
             self.drawRightString(width - 20 * mm, 15 * mm, f"第 {self._pageNumber}/{count} 页")
-            self.drawString(20 * mm, 11 * mm, f"协议数据 SHA-256: {sha256}")
+            self.drawString(20 * mm, 11 * mm, f"{data_label}数据 SHA-256: {sha256}")
             self.restoreState()
 
     return NumberedCanvas
@@ -508,3 +515,11 @@ def render_agreement(data: dict[str, Any], font_path: str) -> bytes:
         canvasmaker=_numbered_canvas(font, str(data.get("case_number") or ""), sha256),
     )
     return buffer.getvalue()
+
+
+# The building blocks the ruling (app/rulings_pdf.py) shares with the agreement.
+register_font = _font
+Styles = _Styles
+paragraph = _p
+grid = _table
+numbered_canvas = _numbered_canvas

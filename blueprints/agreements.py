@@ -17,7 +17,7 @@ from app import access
 from app.db import session
 from app.errors import DomainError
 from app.models import Agreement, Case, CaseStatus, Role
-from app.services import agreements
+from app.services import agreements, tribunal
 
 bp = Blueprint("agreements", __name__, url_prefix="/cases")
 access.guard_blueprint(bp, Role)
@@ -154,3 +154,18 @@ def sign(case_id: int):  # type: ignore[no-untyped-def]
     session.commit()
     flash(_("The signatures were recorded: the case is agreed."), "success")
     return redirect(url_for("agreements.show", case_id=case.id))
+
+
+@bp.post("/<int:case_id>/confirmation-request")
+def request_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR)
+    try:
+        tribunal.request_confirmation(actor=current_user, case=case, version=_version())
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("agreements.show", case_id=case.id))
+    session.commit()
+    flash(_("The agreement was sent to the tribunal for judicial confirmation."), "success")
+    return redirect(url_for("cases.show", case_id=case.id))

@@ -1,0 +1,152 @@
+"""The judicial confirmation ruling (民事裁定书, special procedure) as a PDF: ruling data in, PDF
+bytes out.
+
+Pure: no Flask, no database. The data is what `app.services.tribunal` builds (its SHA-256 is
+printed in every page's footer with the ruling number); the wording is Chinese whatever the
+portal's language, because it is the court's legal text (民诉法 arts. 205–206; DOMAIN.md §6).
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus import TableStyle as Style
+
+from app.agreements_pdf import (
+    Styles,
+    amount_in_words,
+    canonical_json_sha256,
+    chinese_date,
+    grid,
+    money,
+    numbered_canvas,
+    paragraph,
+    register_font,
+)
+
+TITLE = "民事裁定书"
+# 民诉法 art. 206: the ruling that confirms an agreement orders its performance.
+ORDER = (
+    "调解协议有效；当事人应当按照调解协议履行义务；一方拒绝履行或者未全部履行的，"
+    "对方可以向人民法院申请强制执行"
+)
+APPLICANT_KINDS = {"party": "当事人", "victim": "赔偿权利人", "insurer": "赔偿义务人"}
+
+
+def _applicants(data: dict[str, Any], s: Styles) -> list[Any]:
+    flow: list[Any] = []
+    for applicant in data.get("applicants", []):
+        kind = APPLICANT_KINDS.get(applicant.get("kind") or "", "当事人")
+        text = f"申请人（{kind}）：{applicant.get('name') or applicant.get('id')}"
+        if applicant.get("detail"):
+            text += f"，{applicant['detail']}"
+        flow.append(paragraph(text + "。", s.plain))
+    return flow
+
+
+def _terms(data: dict[str, Any], s: Styles) -> list[Any]:
+    head = ["赔偿义务人", "赔偿金额（元）", "大写"]
+    rows: list[list[Any]] = [[paragraph(text, s.cell) for text in head]]
+    for payer in data.get("payers", []):
+        rows.append(
+            [
+                paragraph(payer.get("label"), s.cell),
+                paragraph(money(payer["amount"]), s.cell_right),
+                paragraph(f"人民币{amount_in_words(payer['amount'])}", s.cell),
+            ]
+        )
+    rows.append(
+        [
+            paragraph("合计", s.cell),
+            paragraph(money(data["total"]), s.cell_right),
+            paragraph(f"人民币{amount_in_words(data['total'])}", s.cell),
+        ]
+    )
+    agreement = data.get("agreement") or {}
+    return [
+        paragraph(
+            f"申请人于{chinese_date(agreement.get('signed_on'))}"
+            f"经{data.get('committee') or '人民调解委员会'}"
+            f"主持调解，就道路交通事故损害赔偿纠纷达成调解协议（协议编号：{data.get('case_number')}），"
+            "主要内容如下：",
+            s.body,
+        ),
+        grid(rows, [70 * mm, 32 * mm, 68 * mm], total_rows=1),
+        Spacer(1, 2 * mm),
+        paragraph(
+            f"履行方式：{agreement.get('payment_method') or '—'}；"
+            f"履行期限：{chinese_date(agreement.get('payment_due'))}前（含当日）。",
+            s.body,
+        ),
+    ]
+
+
+def _signatures(data: dict[str, Any], s: Styles) -> list[Any]:
+    seal = Table(
+        [[paragraph("（人民法院印章）", s.seal)]], colWidths=[42 * mm], rowHeights=[42 * mm]
+    )
+    seal.setStyle(
+        Style([("BOX", (0, 0), (-1, -1), 0.8, colors.grey), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")])
+    )
+    lines = [
+        paragraph(f"审判员　{data.get('judge') or '—'}", s.plain),
+        Spacer(1, 3 * mm),
+        paragraph(chinese_date(data.get("date")), s.plain),
+        Spacer(1, 3 * mm),
+        paragraph(f"书记员　{data.get('clerk') or '＿' * 8}", s.plain),
+    ]
+    footer = Table([[seal, lines]], colWidths=[90 * mm, 80 * mm])
+    footer.setStyle(Style([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return [Spacer(1, 8 * mm), KeepTogether([footer])]
+
+
+def render_ruling(data: dict[str, Any], font_path: str) -> bytes:
+    """The 民事裁定书 PDF (A4) confirming a settlement agreement; same data, same bytes."""
+    font = register_font(font_path)
+    s = Styles(font)
+    sha256 = canonical_json_sha256(data)
+    number = str(data.get("ruling_number") or "")
+    buffer = BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=26 * mm,
+        title=TITLE,
+        subject=f"{number} SHA-256 {sha256}",
+        author=data.get("court") or "",
+        creator="Daojiao",
+        invariant=1,
+    )
+    flow: list[Any] = [
+        paragraph(data.get("court"), s.title),
+        Paragraph(TITLE, s.title),
+        paragraph(number, s.number),
+        Spacer(1, 3 * mm),
+        *_applicants(data, s),
+        Spacer(1, 2 * mm),
+        paragraph(
+            f"申请人于{chinese_date(data.get('requested_on'))}向本院申请司法确认调解协议，"
+            f"本院于{chinese_date(data.get('accepted_on'))}受理后依法进行了审查。"
+            "本案现已审查终结。",
+            s.body,
+        ),
+        *_terms(data, s),
+        paragraph(data.get("finding"), s.body),
+        paragraph("裁定如下：", s.body),
+        paragraph(f"{ORDER}。", s.body),
+        paragraph("本裁定书自即日起发生法律效力。", s.body),
+        *_signatures(data, s),
+    ]
+    document.build(
+        flow,
+        canvasmaker=numbered_canvas(font, number, sha256, number_label="裁定书", data_label="裁定"),
+    )
+    return buffer.getvalue()

@@ -1,0 +1,201 @@
+"""API routes: judicial confirmation (司法确认): the mediator's application, the judge's
+acceptance, extension and decision (ruling PDF)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import access, presenters
+from app.db import session
+from app.errors import NotFound, ValidationFailed
+from app.models import Case, Confirmation, Document, Organization, Role
+from app.services import tribunal
+from blueprints.api import body_version, bp, json_body
+from blueprints.openapi import op, path_id
+
+
+def confirmation_json(confirmation: Confirmation, case: Case) -> dict[str, Any]:
+    """An application for confirmation, its decision and ruling, and the case's new state."""
+    court = session.get(Organization, confirmation.tribunal_org_id)
+    ruling = (
+        session.get(Document, confirmation.ruling_document_id)
+        if confirmation.ruling_document_id
+        else None
+    )
+    details = confirmation.details or {}
+    return {
+        "id": confirmation.id,
+        "case_id": confirmation.case_id,
+        "status": confirmation.status.value,
+        "tribunal_org_id": confirmation.tribunal_org_id,
+        "tribunal": court.name if court else None,
+        "agreement_id": confirmation.agreement_id,
+        "requested_at": presenters.iso(confirmation.requested_at),
+        "accepted_at": presenters.iso(confirmation.accepted_at),
+        "extended_at": presenters.iso(confirmation.extended_at),
+        "extension_reason": confirmation.extension_reason,
+        "decided_at": presenters.iso(confirmation.decided_at),
+        "grounds": confirmation.grounds,
+        "reason": confirmation.reason,
+        "next_step": confirmation.next_step,
+        "ruling_number": confirmation.ruling_number,
+        "ruling_document_id": confirmation.ruling_document_id,
+        "ruling_document": presenters.document_json(ruling) if ruling else None,
+        "ruling_sha256": details.get("ruling_sha256"),
+        "case": presenters.case_summary_json(case),
+    }
+
+
+def _optional_body() -> dict:
+    """A JSON object, or {} when the request has no body."""
+    if not request.get_data():
+        return {}
+    return json_body()
+
+
+@bp.post("/cases/<int:case_id>/confirmation-request")
+def request_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR)
+    body = _optional_body()
+    tribunal_org_id = body.get("tribunal_org_id")
+    if tribunal_org_id is not None and (
+        not isinstance(tribunal_org_id, int) or isinstance(tribunal_org_id, bool)
+    ):
+        raise ValidationFailed(
+            _("tribunal_org_id must be a whole number."), field="tribunal_org_id"
+        )
+    confirmation = tribunal.request_confirmation(
+        actor=current_user,
+        case=case,
+        tribunal_org_id=tribunal_org_id,
+        version=body_version(body),
+    )
+    session.commit()
+    return jsonify(confirmation_json(confirmation, case)), 201
+
+
+@bp.get("/cases/<int:case_id>/confirmation")
+def get_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    confirmation = tribunal.current_confirmation(case)
+    if confirmation is None:
+        raise NotFound(_("No judicial confirmation has been applied for on this case."))
+    return jsonify(confirmation_json(confirmation, case))
+
+
+@bp.post("/cases/<int:case_id>/confirmation/accept")
+def accept_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.JUDGE)
+    body = _optional_body()
+    confirmation = tribunal.accept_application(
+        actor=current_user, case=case, version=body_version(body)
+    )
+    session.commit()
+    return jsonify(confirmation_json(confirmation, case))
+
+
+@bp.post("/cases/<int:case_id>/confirmation/extend")
+def extend_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.JUDGE)
+    body = json_body()
+    confirmation = tribunal.extend_decision(
+        actor=current_user, case=case, reason=body.get("reason"), version=body_version(body)
+    )
+    session.commit()
+    return jsonify(confirmation_json(confirmation, case))
+
+
+@bp.post("/cases/<int:case_id>/decision")
+def decide_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.JUDGE)
+    body = json_body()
+    confirmation = tribunal.decide(
+        actor=current_user,
+        case=case,
+        decision=body.get("decision"),
+        grounds=body.get("grounds"),
+        reason=body.get("reason"),
+        next_step=body.get("next_step"),
+        version=body_version(body),
+    )
+    session.commit()
+    return jsonify(confirmation_json(confirmation, case))
+
+
+_VERSION = {"version": {"type": "integer", "description": "the case version the caller saw"}}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/cases/{case_id}/confirmation-request": {
+        "post": op(
+            "The mediator applies to the tribunal for judicial confirmation of the signed "
+            "agreement: agreed → confirming; the tribunal has 3 days to accept. Without "
+            "tribunal_org_id the tribunal serving the case's region (or the only one) is used; "
+            "422 if none",
+            ok="201",
+            params=[path_id("case_id")],
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": "object",
+                "properties": {"tribunal_org_id": {"type": "integer"}, **_VERSION},
+            },
+        )
+    },
+    "/cases/{case_id}/confirmation": {
+        "get": op(
+            "The case's latest application for confirmation, its decision and ruling",
+            params=[path_id("case_id")],
+        )
+    },
+    "/cases/{case_id}/confirmation/accept": {
+        "post": op(
+            "A judge of the tribunal accepts the application; the 15-day decision timer starts",
+            params=[path_id("case_id")],
+            errors=("401", "403", "404", "409"),
+            body={"type": "object", "properties": {**_VERSION}},
+        )
+    },
+    "/cases/{case_id}/confirmation/extend": {
+        "post": op(
+            "A judge extends the decision timer once by 10 days, with a reason; a second "
+            "extension is 409",
+            params=[path_id("case_id")],
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": "object",
+                "required": ["reason"],
+                "properties": {"reason": {"type": "string"}, **_VERSION},
+            },
+        )
+    },
+    "/cases/{case_id}/decision": {
+        "post": op(
+            "A judge decides: confirm → ruling (民事裁定书) PDF with its number, case confirmed; "
+            "reject → grounds (民诉解释 art. 358) and reason, case back to negotiating or to "
+            "litigation. A still requested application is accepted implicitly",
+            params=[path_id("case_id")],
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": "object",
+                "required": ["decision"],
+                "properties": {
+                    "decision": {"type": "string", "enum": ["confirm", "reject"]},
+                    "grounds": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": list(tribunal.REJECTION_GROUNDS)},
+                    },
+                    "reason": {"type": "string"},
+                    "next_step": {"type": "string", "enum": list(tribunal.NEXT_STEPS)},
+                    **_VERSION,
+                },
+            },
+        )
+    },
+}
