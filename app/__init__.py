@@ -14,6 +14,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: validated settings, database, storage, jobs, auth, views and CLI."""
     from app import auth, db, errors, i18n, jobs, labels, web
     from app.config import load_settings
+    from app.services import closure
     from blueprints import register_blueprints
     from storage import make_store
 
@@ -39,6 +40,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     store = make_store(app.config)
     app.extensions["daojiao.store"] = store
     jobs.init_app(app)
+    closure.init_app(app)  # closed cases are read-only, for every session of the app
     errors.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)

@@ -82,3 +82,11 @@ def sweep_deadlines_in(app: Flask) -> dict[str, int]:
         counts = deadlines.sweep_deadlines()
         session.commit()
     return counts
+
+
+@jobs.job_handler("litigation.package", queue="default", timeout=900)
+def build_filing_package(job: Job, progress: jobs.Progress) -> None:
+    """Build, sign and store the filing package of a case in litigation."""
+    from app.services import litigation
+
+    litigation.build_filing_package(job.subject_id, progress)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app import access, audit, jobs, rendering
 from app.db import session
-from app.errors import EvidenceAltered, NotAllowed, NotFound, ValidationFailed
+from app.errors import EvidenceAltered, InvalidTransition, NotFound, ValidationFailed
 from app.models import Case, CaseStatus, Document, Role, User
 from app.objects import get_store
 from storage import IntegrityError, ObjectNotFound, new_key
@@ -79,7 +79,7 @@ def attach_evidence(
     """Police and mediators add a photo, bill, appraisal or other file to a case."""
     access.require_role(actor, Role.POLICE, Role.MEDIATOR)
     if case.status in FROZEN:
-        raise NotAllowed(_("This case is closed: no more evidence can be added."))
+        raise InvalidTransition(_("This case is closed: no more evidence can be added."))
     if kind not in EVIDENCE_KINDS:
         raise ValidationFailed(_("Unknown kind of evidence."))
     return store_evidence(

@@ -321,6 +321,9 @@ def fail_mediation(*, actor: User, case: Case, reason: str, version: int | None 
             message=N_("Mediation of case %(number)s failed; the case goes towards litigation."),
             number=case.number,
         )
+    from app.services import litigation  # imported here: it needs the assessments module
+
+    litigation.schedule_filing_package(actor=actor, case=case)
     return case
 
 
