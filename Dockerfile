@@ -42,8 +42,8 @@ COPY . .
 RUN pip install --no-cache-dir . \
     && which gunicorn daojiao \
     && python -m compileall -q /srv/daojiao \
-    && mkdir -p /srv/daojiao/instance \
-    && chown daojiao:daojiao /srv/daojiao/instance
+    && mkdir -p /srv/daojiao/instance /srv/daojiao/keys \
+    && chown daojiao:daojiao /srv/daojiao/instance /srv/daojiao/keys
 
 USER daojiao
 
