@@ -16,11 +16,13 @@ def register_blueprints(app: Flask) -> None:
         cases,
         documents,
         insurer,
+        litigation,
         main,
         mediation,
         notifications,
         offers,
         police,
+        tribunal,
     )
     from blueprints.openapi import API_MODULES
 
@@ -39,6 +41,8 @@ def register_blueprints(app: Flask) -> None:
         mediation,
         notifications,
         offers,
+        tribunal,
+        litigation,
         admin,
         api,
     ):

@@ -67,7 +67,14 @@ def _query(name: str, description: str, schema_type: str = "string") -> dict[str
 
 
 # Modules that add routes to the API blueprint, each with its own OPENAPI_PATHS.
-API_MODULES = ("api_offers", "api_settlement", "api_insurers", "api_mediation")
+API_MODULES = (
+    "api_offers",
+    "api_settlement",
+    "api_insurers",
+    "api_mediation",
+    "api_tribunal",
+    "api_litigation",
+)
 
 
 def openapi_document() -> dict[str, Any]:

@@ -298,6 +298,57 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "api.waiting_deadlines": {"GET": row(401, 200, 200, 200, 200, 200)},
     "api.list_notifications": {"GET": row(401, 200, 200, 200, 200, 200)},
     "api.read_notifications": {"POST": row(401, 200, 200, 200, 200, 200)},
+    # The mediator's button on the agreement page: none of the world's cases is agreed, so the
+    # service refuses and the page redirects back with the reason.
+    "agreements.request_confirmation": {
+        "POST": row(LOGIN, *(only(MEDIATOR, 302, r) for r in USER_ROLES))
+    },
+    # -- tribunal
+    # The desk is the judges' (and admins') own. The world's confirming cases have no
+    # application row and no agreement: the workbench shows what there is; accepting is a
+    # conflict (409), an empty form or body is refused as input, once the caller may act.
+    "tribunal.index": {"GET": row(LOGIN, 403, 403, 403, 200, 200)},
+    "tribunal.workbench": {"GET": row(LOGIN, *role_guarded(("judge", "admin"), 200))},
+    "tribunal.accept": {
+        "POST": row(LOGIN, 403, 403, 403, only(("judge",), 409, "judge"), only((), 0, "admin"))
+    },
+    "tribunal.extend": {
+        "POST": row(LOGIN, 403, 403, 403, only(("judge",), 400, "judge"), only((), 0, "admin"))
+    },
+    "tribunal.decide": {
+        "POST": row(LOGIN, 403, 403, 403, only(("judge",), 400, "judge"), only((), 0, "admin"))
+    },
+    "api.request_confirmation": {"POST": row(401, *(only(MEDIATOR, 409, r) for r in USER_ROLES))},
+    "api.get_confirmation": {
+        "GET": row(401, *(passes_where_seen(USER_ROLES, r) for r in USER_ROLES))
+    },
+    "api.accept_confirmation": {"POST": row(401, *(only(("judge",), 409, r) for r in USER_ROLES))},
+    "api.extend_confirmation": {"POST": row(401, *(only(("judge",), 422, r) for r in USER_ROLES))},
+    "api.decide_confirmation": {"POST": row(401, *(only(("judge",), 422, r) for r in USER_ROLES))},
+    # -- litigation and closure
+    # None of the world's cases is in litigation or paid: whoever may build a filing package
+    # (the committee's mediators, the tribunal's judges, admins) or close a case (mediators,
+    # admins) gets past the role check and is refused as a conflict (409). No case has a
+    # package: the API answers 404 for it, the page says so.
+    "litigation.show": {"GET": row(LOGIN, *BY_CASE)},
+    "litigation.build_package": {
+        "POST": row(LOGIN, *(only(("mediator", "judge", "admin"), 409, r) for r in USER_ROLES))
+    },
+    "litigation.close_page": {
+        "GET": row(LOGIN, *(only(("mediator", "admin"), 200, r) for r in USER_ROLES))
+    },
+    "litigation.close": {
+        "POST": row(LOGIN, *(only(("mediator", "admin"), 409, r) for r in USER_ROLES))
+    },
+    "api.request_filing_package": {
+        "POST": row(401, *(only(("mediator", "judge", "admin"), 409, r) for r in USER_ROLES))
+    },
+    "api.get_filing_package": {
+        "GET": row(401, *(passes_where_seen(USER_ROLES, r) for r in USER_ROLES))
+    },
+    "api.close_case": {
+        "POST": row(401, *(only(("mediator", "admin"), 409, r) for r in USER_ROLES))
+    },
 }
 
 # Request bodies of routes that need one to reach their access decision.
