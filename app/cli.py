@@ -331,16 +331,24 @@ def assess(file: Any, packaged: bool) -> None:
 
 
 def _deployment_catalog(packaged: bool) -> tuple[Any, str]:
-    """This deployment's standards (admins' edits included) when its database is at head."""
+    """This deployment's standards (admins' edits included) when it is configured and its
+    database is at head; otherwise the packaged ones, so the command also works unconfigured."""
+    import os
+
     from sqlalchemy.exc import OperationalError
 
-    from app import compensation, migrate
+    from app import compensation, create_app, migrate
     from app.services import standards
 
-    app = _create_app()
-    jurisdiction = app.config["DAOJIAO_JURISDICTION"]
+    jurisdiction = os.environ.get("DAOJIAO_JURISDICTION", "").strip().lower() or "shanxi"
     if packaged:
         return compensation.packaged_catalog(), jurisdiction
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        click.echo(f"not configured ({exc}): using the packaged standards", err=True)
+        return compensation.packaged_catalog(), jurisdiction
+    jurisdiction = app.config["DAOJIAO_JURISDICTION"]
     try:
         revision = migrate.current_revision(app.config["DATABASE_URL"])
     except OperationalError:

@@ -89,6 +89,16 @@ def test_the_example_is_assessed(env: dict[str, str], example_file: Path) -> Non
     assert "医疗费" in result.stdout.decode("utf-8")
 
 
+def test_an_unconfigured_machine_assesses_on_the_packaged_standards(
+    env: dict[str, str], example_file: Path
+) -> None:
+    bare = {k: v for k, v in env.items() if k not in ("DAOJIAO_MODE", "SECRET_KEY")}
+    for args in ([str(example_file)], ["--packaged", str(example_file)]):
+        result = run(bare, *args)
+        assert result.returncode == 0, result.stderr.decode()
+        assert output(result) == assess(copy.deepcopy(EXAMPLE))
+
+
 def test_packaged_standards_on_request(env: dict[str, str], example_file: Path) -> None:
     result = run(env, "--packaged", str(example_file))
     assert result.returncode == 0, result.stderr.decode()
