@@ -127,6 +127,14 @@ def mediation_assign(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR, Role.ADMIN)
     body = _optional_body()
+    if body.get("committee_id") is not None:
+        mediation.assign_committee(
+            actor=current_user,
+            case=case,
+            committee_id=_whole_number(body["committee_id"], "committee_id"),
+        )
+        session.commit()
+        return jsonify(_assignment_json(case))
     mediator_id = body.get("mediator_id")
     mediation.assign_mediator(
         actor=current_user,
@@ -273,10 +281,17 @@ OPENAPI_PATHS: dict[str, Any] = {
         "post": _optional(
             op(
                 "Assign the case to a mediator of its committee (its mediators or an admin); "
-                "without mediator_id, the committee's mediator with the fewest open cases",
+                "without mediator_id, the committee's mediator with the fewest open cases; "
+                "an admin may give committee_id to move the case to another committee",
                 params=_CASE,
                 errors=("401", "403", "404", "409", "422"),
-                body={"type": _OBJECT, "properties": {"mediator_id": {"type": "integer"}}},
+                body={
+                    "type": _OBJECT,
+                    "properties": {
+                        "mediator_id": {"type": "integer"},
+                        "committee_id": {"type": "integer"},
+                    },
+                },
             )
         )
     },

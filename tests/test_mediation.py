@@ -166,6 +166,35 @@ def test_no_assignment_without_a_committee_or_a_mediator_or_after_the_case_ended
         mediation.assign_mediator(actor=centre.admin, case=empty)
 
 
+def test_an_admin_moves_a_case_to_another_committee_and_its_least_loaded_mediator(
+    centre: Centre,
+) -> None:
+    mediation.assign_committee(
+        actor=centre.admin, case=centre.case, committee_id=centre.other_committee.id
+    )
+    assert centre.case.mediation_committee_id == centre.other_committee.id
+    assert centre.case.mediator_id == centre.other_mediator.id
+    with pytest.raises(NotAllowed):
+        mediation.assign_committee(
+            actor=centre.mediator, case=centre.case, committee_id=centre.committee.id
+        )
+    with pytest.raises(ValidationFailed):
+        mediation.assign_committee(
+            actor=centre.admin, case=centre.case, committee_id=centre.insurer.id
+        )
+
+
+def test_the_api_moves_a_case_to_another_committee_for_admins(app: Flask, centre: Centre) -> None:
+    client = app.test_client()
+    url = f"/api/v1/cases/{centre.case.id}/assignment"
+    body = {"committee_id": centre.other_committee.id}
+    refused = client.post(url, json=body, headers=factories.api_token(client, centre.mediator))
+    assert refused.status_code == 403
+    moved = client.post(url, json=body, headers=factories.api_token(client, centre.admin))
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["mediation_committee_id"] == centre.other_committee.id
+
+
 # -- sessions -------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from app.models import (
     DeadlineStatus,
     MediationSession,
     Organization,
+    OrgKind,
     Role,
     User,
 )
@@ -100,6 +101,36 @@ def case_committee(case: Case) -> Organization | None:
 
 
 # -- assignment ---------------------------------------------------------------------------
+
+
+def assign_committee(*, actor: User, case: Case, committee_id: int) -> Case:
+    """An admin moves a case to another mediation committee, to its least-loaded mediator."""
+    access.require_role(actor, Role.ADMIN)
+    if case.status not in ASSIGNABLE_STATES:
+        raise InvalidTransition(_("A case in this state cannot be assigned to a mediator."))
+    committee = session.get(Organization, committee_id)
+    if committee is None or committee.kind != OrgKind.MEDIATION or not committee.active:
+        raise ValidationFailed(
+            _("Organisation %(id)s is not an active mediation committee.", id=committee_id),
+            field="committee_id",
+        )
+    previous = case.mediation_committee_id
+    if previous == committee.id:
+        return case
+    case.mediation_committee_id = committee.id
+    case.mediator_id = None
+    case.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        "case.committee_assigned",
+        actor=actor,
+        case_id=case.id,
+        subject=f"org:{committee.id}",
+        details={"mediation_committee_id": [previous, committee.id]},
+    )
+    if _least_loaded_mediator(committee) is not None:
+        assign_mediator(actor=actor, case=case)
+    return case
 
 
 def assign_mediator(*, actor: User, case: Case, mediator_id: int | None = None) -> Case:
