@@ -340,7 +340,8 @@ def _items(data: dict[str, Any], s: _Styles) -> list[Any]:
     ]
 
 
-def _amounts(data: dict[str, Any], s: _Styles) -> list[Any]:
+def payer_amounts(data: dict[str, Any], s: _Styles) -> Any:
+    """The table of each payer's amount in figures and in 大写, with the total."""
     head = ["赔偿义务人", "赔偿金额（元）", "大写"]
     rows: list[list[Any]] = [[_p(text, s.cell) for text in head]]
     for payer in data.get("payers", []):
@@ -358,9 +359,13 @@ def _amounts(data: dict[str, Any], s: _Styles) -> list[Any]:
             _p(f"人民币{amount_in_words(data['total'])}", s.cell),
         ]
     )
+    return _table(rows, [70 * mm, 32 * mm, 68 * mm], total_rows=1)
+
+
+def _amounts(data: dict[str, Any], s: _Styles) -> list[Any]:
     return [
         Paragraph("五、赔偿金额、履行方式及期限", s.heading),
-        _table(rows, [70 * mm, 32 * mm, 68 * mm], total_rows=1),
+        payer_amounts(data, s),
         Spacer(1, 2 * mm),
         _p(f"履行方式：{data.get('payment_method') or '—'}", s.plain),
         _p(f"履行期限：{chinese_date(data.get('payment_due'))}前（含当日）", s.plain),

@@ -19,13 +19,11 @@ from reportlab.platypus import TableStyle as Style
 
 from app.agreements_pdf import (
     Styles,
-    amount_in_words,
     canonical_json_sha256,
     chinese_date,
-    grid,
-    money,
     numbered_canvas,
     paragraph,
+    payer_amounts,
     register_font,
 )
 
@@ -50,23 +48,6 @@ def _applicants(data: dict[str, Any], s: Styles) -> list[Any]:
 
 
 def _terms(data: dict[str, Any], s: Styles) -> list[Any]:
-    head = ["赔偿义务人", "赔偿金额（元）", "大写"]
-    rows: list[list[Any]] = [[paragraph(text, s.cell) for text in head]]
-    for payer in data.get("payers", []):
-        rows.append(
-            [
-                paragraph(payer.get("label"), s.cell),
-                paragraph(money(payer["amount"]), s.cell_right),
-                paragraph(f"人民币{amount_in_words(payer['amount'])}", s.cell),
-            ]
-        )
-    rows.append(
-        [
-            paragraph("合计", s.cell),
-            paragraph(money(data["total"]), s.cell_right),
-            paragraph(f"人民币{amount_in_words(data['total'])}", s.cell),
-        ]
-    )
     agreement = data.get("agreement") or {}
     return [
         paragraph(
@@ -76,7 +57,7 @@ def _terms(data: dict[str, Any], s: Styles) -> list[Any]:
             "主要内容如下：",
             s.body,
         ),
-        grid(rows, [70 * mm, 32 * mm, 68 * mm], total_rows=1),
+        payer_amounts(data, s),
         Spacer(1, 2 * mm),
         paragraph(
             f"履行方式：{agreement.get('payment_method') or '—'}；"
