@@ -40,6 +40,21 @@ def json_body() -> dict:
     return body
 
 
+def optional_json_body() -> dict:
+    """The JSON object sent, or {} when nothing was sent (a body that is not JSON is refused)."""
+    if not request.get_data():
+        return {}
+    return json_body()
+
+
+def only_fields(body: dict, allowed: tuple[str, ...]) -> dict:
+    """`body`, refused (422 naming the field) if it has a field not in `allowed`."""
+    for key in body:
+        if key not in allowed:
+            raise ValidationFailed(_("Unknown field %(field)s.", field=key), field=key)
+    return body
+
+
 @bp.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
     return jsonify(openapi_document())

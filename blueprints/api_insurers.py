@@ -13,24 +13,14 @@ from app.db import session
 from app.errors import ValidationFailed
 from app.models import Case, CaseStatus, Payment, Role
 from app.services import insurers, payments
-from blueprints.api import body_version, bp, json_body
+from blueprints.api import body_version, bp, json_body, only_fields
 from blueprints.openapi import op, path_id
 
 CLAIM_FIELDS = ("version", "policies", "advanced", "advance_note")
 PAYMENT_FIELDS = ("version", "payer", "amount", "reference", "paid_on")
 
 
-def _only_fields(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in body:
-        if key not in allowed:
-            raise ValidationFailed(_("Unknown field %(field)s.", field=key), field=key)
-
-
 # -- JSON shapes ------------------------------------------------------------------------------
-
-
-def _money(value: Any) -> str | None:
-    return presenters.money(value)
 
 
 def desk_entry_json(entry: insurers.DeskEntry) -> dict[str, Any]:
@@ -44,21 +34,21 @@ def desk_entry_json(entry: insurers.DeskEntry) -> dict[str, Any]:
         "exposure": [
             {
                 "payer": item.payer,
-                "amount": _money(item.amount),
-                "buckets": {bucket: _money(amount) for bucket, amount in item.buckets.items()},
+                "amount": presenters.money(item.amount),
+                "buckets": {b: presenters.money(amount) for b, amount in item.buckets.items()},
             }
             for item in entry.exposure
         ],
-        "ctpi": _money(entry.ctpi),
+        "ctpi": presenters.money(entry.ctpi),
         "ctpi_buckets": (
-            {bucket: _money(amount) for bucket, amount in entry.bucket_totals.items()}
+            {bucket: presenters.money(amount) for bucket, amount in entry.bucket_totals.items()}
             if entry.assessed
             else None
         ),
-        "commercial": _money(entry.commercial),
-        "total": _money(entry.total),
-        "advanced": _money(entry.advanced),
-        "net": _money(entry.net),
+        "commercial": presenters.money(entry.commercial),
+        "total": presenters.money(entry.total),
+        "advanced": presenters.money(entry.advanced),
+        "net": presenters.money(entry.net),
     }
 
 
@@ -70,7 +60,7 @@ def claim_json(case: Case, org_id: int) -> dict[str, Any]:
         "insurer_org_id": org_id,
         "version": record.version if record else None,
         "policies": record.policies if record else {},
-        "advanced": _money(record.advanced) if record else "0.00",
+        "advanced": presenters.money(record.advanced) if record else "0.00",
         "advance_note": record.advance_note if record else None,
         "updated_at": presenters.iso(record.updated_at) if record else None,
         "parties": [
@@ -80,7 +70,7 @@ def claim_json(case: Case, org_id: int) -> dict[str, Any]:
                 "plate": party.plate,
                 "ctpi": party.ctpi,
                 "commercial": (
-                    {**party.commercial, "limit": _money(party.commercial["limit"])}
+                    {**party.commercial, "limit": presenters.money(party.commercial["limit"])}
                     if party.commercial
                     else None
                 ),
@@ -94,7 +84,7 @@ def payment_json(payment: Payment, late: bool | None = None) -> dict[str, Any]:
     return {
         "id": payment.id,
         "payer": payment.payer,
-        "amount": _money(payment.amount),
+        "amount": presenters.money(payment.amount),
         "paid_on": payment.paid_on.isoformat(),
         "reference": payment.reference,
         "late": late,
@@ -112,9 +102,9 @@ def status_json(case: Case) -> dict[str, Any]:
             {
                 "payer": row["payer"],
                 "label": row["label"],
-                "agreed": _money(row["agreed"]),
-                "paid": _money(row["paid"]),
-                "outstanding": _money(row["outstanding"]),
+                "agreed": presenters.money(row["agreed"]),
+                "paid": presenters.money(row["paid"]),
+                "outstanding": presenters.money(row["outstanding"]),
                 "due": row["due"].isoformat() if row["due"] else None,
                 "covered": row["covered"],
                 "partial": row["partial"],
@@ -154,7 +144,7 @@ def save_insurer_claim(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.ADJUSTER)
     body = json_body()
-    _only_fields(body, CLAIM_FIELDS)
+    only_fields(body, CLAIM_FIELDS)
     insurers.save_insurer_claim(
         actor=current_user,
         case=case,
@@ -180,7 +170,7 @@ def record_payment(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.ADJUSTER, Role.MEDIATOR)
     body = json_body()
-    _only_fields(body, PAYMENT_FIELDS)
+    only_fields(body, PAYMENT_FIELDS)
     payment = payments.record_payment(
         actor=current_user,
         case=case,

@@ -17,7 +17,7 @@ from app.labels import DEADLINE_KINDS, DEADLINE_STATUS_LABELS
 from app.models import Case, Deadline, MediationSession, Notification, Organization, Role
 from app.services import cases as case_service
 from app.services import deadlines, mediation, notifications
-from blueprints.api import body_version, bp, json_body
+from blueprints.api import body_version, bp, json_body, optional_json_body
 from blueprints.openapi import op, path_id
 
 # -- JSON views ---------------------------------------------------------------------------
@@ -86,13 +86,6 @@ def _assignment_json(case: Case) -> dict[str, Any]:
 # -- parsing ------------------------------------------------------------------------------
 
 
-def _optional_body() -> dict[str, Any]:
-    """The JSON object sent, or {} when nothing was sent (a body that is not JSON is refused)."""
-    if not request.get_data():
-        return {}
-    return json_body()
-
-
 def _optional_text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
@@ -126,7 +119,7 @@ def _whole_number(value: Any, name: str) -> int:
 def mediation_assign(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR, Role.ADMIN)
-    body = _optional_body()
+    body = optional_json_body()
     if body.get("committee_id") is not None:
         mediation.assign_committee(
             actor=current_user,
@@ -252,7 +245,7 @@ def list_notifications():  # type: ignore[no-untyped-def]
 
 @bp.post("/notifications/read")
 def read_notifications():  # type: ignore[no-untyped-def]
-    body = _optional_body()
+    body = optional_json_body()
     ids = body.get("ids")
     if ids is not None and (
         not isinstance(ids, list) or not all(_is_whole(value) for value in ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,7 +14,7 @@ from app.db import session
 from app.errors import ValidationFailed
 from app.models import Case, Offer, Organization, Role, User
 from app.services import offers
-from blueprints.api import body_version, bp, json_body
+from blueprints.api import body_version, bp, json_body, only_fields, optional_json_body
 from blueprints.openapi import op, path_id
 
 OFFER_FIELDS = ("payer", "amount", "items", "note", "expires_at", "parent_id", "side", "version")
@@ -54,13 +54,6 @@ def offer_json(
 def _one_json(offer: Offer) -> dict[str, Any]:
     users, orgs = offers.people_of([offer])
     return offer_json(offer, users, orgs)
-
-
-def _known_fields(body: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
-    for key in body:
-        if key not in allowed:
-            raise ValidationFailed(_("Unknown field %(field)s.", field=key), field=key)
-    return body
 
 
 def _expiry(value: Any) -> datetime | None:
@@ -103,7 +96,7 @@ def list_offers(case_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/cases/<int:case_id>/offers")
 def make_offer(case_id: int):  # type: ignore[no-untyped-def]
     case = _acting_case(case_id)
-    body = _known_fields(json_body(), OFFER_FIELDS)
+    body = only_fields(json_body(), OFFER_FIELDS)
     offer = offers.make_offer(
         actor=current_user,
         case=case,
@@ -122,13 +115,7 @@ def make_offer(case_id: int):  # type: ignore[no-untyped-def]
 
 def _answer(case_id: int, offer_id: int, *, accept: bool):  # type: ignore[no-untyped-def]
     case = _acting_case(case_id)
-    body = request.get_json(silent=True)
-    if body is None and request.get_data():
-        raise ValidationFailed(_("The request body must be a JSON object."))
-    body = {} if body is None else body
-    if not isinstance(body, dict):
-        raise ValidationFailed(_("The request body must be a JSON object."))
-    _known_fields(body, ANSWER_FIELDS)
+    body = only_fields(optional_json_body(), ANSWER_FIELDS)
     offer = offers.answer_offer(
         actor=current_user,
         case=case,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,7 +14,7 @@ from app.db import session
 from app.errors import NotFound, ValidationFailed
 from app.models import Case, Confirmation, Document, Organization, Role
 from app.services import tribunal
-from blueprints.api import body_version, bp, json_body
+from blueprints.api import body_version, bp, json_body, optional_json_body
 from blueprints.openapi import op, path_id
 
 
@@ -50,18 +50,11 @@ def confirmation_json(confirmation: Confirmation, case: Case) -> dict[str, Any]:
     }
 
 
-def _optional_body() -> dict:
-    """A JSON object, or {} when the request has no body."""
-    if not request.get_data():
-        return {}
-    return json_body()
-
-
 @bp.post("/cases/<int:case_id>/confirmation-request")
 def request_confirmation(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
-    body = _optional_body()
+    body = optional_json_body()
     tribunal_org_id = body.get("tribunal_org_id")
     if tribunal_org_id is not None and (
         not isinstance(tribunal_org_id, int) or isinstance(tribunal_org_id, bool)
@@ -92,7 +85,7 @@ def get_confirmation(case_id: int):  # type: ignore[no-untyped-def]
 def accept_confirmation(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.JUDGE)
-    body = _optional_body()
+    body = optional_json_body()
     confirmation = tribunal.accept_application(
         actor=current_user, case=case, version=body_version(body)
     )
