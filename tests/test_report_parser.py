@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from app.reports import MAX_BYTES, PARSER_VERSION, ReportError, check_pdf, parse_isolated
 from app.reports import parse_report as parse
 from app.reports.dates import find_datetime, parse_date, parse_datetime, zh_int
-from app.reports.layout import read_layout
-from app.reports.parties import Draft, Reader, read_liability
-from app.reports.text import normalize_char, squeeze
+from app.reports.pages import Glyph
+from app.reports.parties import Draft, read_liability, read_paragraph
+from app.reports.spans import Span
+from app.reports.text import normalize, squeeze
 from app.reports.values import (
     PLATE_RE,
     bare_grade,
@@ -33,6 +34,7 @@ from app.reports.values import (
     normalize_plate,
     parse_money,
 )
+from bench.parse_accuracy import compare
 from tests.reports import generator
 from tests.reports.generator import BAD_CODES, BAD_KINDS, FAULTS, VARIANTS, make_bad, make_report
 
@@ -85,7 +87,7 @@ def report(variant: str, seed: int, faults: tuple[str, ...] = ()) -> tuple[bytes
 
 def plain(text: str) -> str:
     """Text without whitespace and plate separators, for comparing printed text."""
-    return "".join(ch for ch in squeeze(text) if ch not in "·・")
+    return "".join(ch for ch in normalize(text) if ch not in "·・")
 
 
 def assert_matches(expected: dict, got: dict) -> None:
@@ -109,7 +111,8 @@ def filled_fields(result: dict) -> dict[str, object]:
     fields = {
         key: value
         for key, value in result.items()
-        if key not in ("parties", "provenance", "warnings", "parser_version") and value is not None
+        if key not in ("parties", "provenance", "warnings", "parser_version", "source")
+        and value is not None
     }
     for n, party in enumerate(result["parties"]):
         for field, value in party.items():
@@ -162,6 +165,21 @@ def test_facts_running_onto_the_second_page_are_joined() -> None:
     assert box["page"] == 1
     assert [part["page"] for part in box["parts"]] == [1, 2]
     assert squeeze(got["facts"]) == squeeze(expected["facts"])
+
+
+def test_a_scan_is_read_by_ocr_and_never_gives_a_wrong_value() -> None:
+    data, expected = generator.make_scan("simple_block_grid", 0, dpi=200, angle=1.0)
+    seen: list[tuple[int, int]] = []
+    got = parse_isolated(data, timeout=60, progress=lambda done, total: seen.append((done, total)))
+    assert got["source"] == "ocr"
+    assert seen == [(1, 1)]
+    verdicts = compare(got, expected)
+    assert [v for v in verdicts if v[1] == "wrong"] == []
+    assert sum(v[1] == "right" for v in verdicts) >= 0.8 * len(verdicts)
+    for path in filled_fields(got):
+        if path not in ("accident_date", "year", "confidence", "procedure"):
+            assert 0.9 <= got["confidence"][path] <= 1, path
+    assert got["provenance"]["parties[0].name"]["page"] == 1
 
 
 # --- provenance ------------------------------------------------------------------------------
@@ -319,8 +337,7 @@ def test_report_error_keeps_code_and_message_across_pickling() -> None:
     ],
 )
 def test_dates_are_read_in_every_written_form(text: str, expected: dt.date | None) -> None:
-    normalized = "".join(normalize_char(ch) for ch in text)
-    assert parse_date(normalized) == expected
+    assert parse_date(normalize(text)) == expected
 
 
 @pytest.mark.parametrize(
@@ -469,38 +486,99 @@ def test_id_check_digit_follows_gb_11643() -> None:
     assert generator.id_check_char("14230119850315001") == id_check_char("14230119850315001")
 
 
-def read_field(text: str, field: str) -> Draft:
-    draft = Draft()
-    Reader(text).read(draft, field, 0, len(text))
-    return draft
+def paragraph(text: str) -> Draft:
+    """A party paragraph read by the grammar (each character its own glyph)."""
+    glyphs = [Glyph(ch, 1, (float(n), 0.0, n + 1.0, 10.0)) for n, ch in enumerate(text)]
+    return read_paragraph(Span(text, glyphs))
 
 
-def test_an_id_number_broken_across_lines_is_joined() -> None:
-    draft = read_field("14230119850\n3150011", "id_number")
+def test_an_id_number_broken_across_lines_is_joined_with_its_line() -> None:
+    data, expected, got = report("libreoffice", 0)
+    assert got["parties"][0]["id_number"] == expected["parties"][0]["id_number"]
+    draft = paragraph("当事人王某，男，居民身份证号码14230119850" + "3150011，住某地。")
     assert draft.values["id_number"] == "142301198503150011"
-    assert draft.spans["id_number"] == [(0, 19)]
-    assert draft.warnings == []
 
 
 def test_an_id_number_with_a_wrong_check_digit_is_kept_with_a_warning() -> None:
-    draft = read_field("142301198503150012", "id_number")
-    assert draft.values["id_number"] == "142301198503150012"
-    assert [field for field, _ in draft.warnings] == ["id_number"]
+    _, expected, got = report("general_prose", 5, ("bad_id",))
+    assert got["parties"][0]["id_number"] == expected["parties"][0]["id_number"]
+    assert "parties[0].id_number" in {w["field"] for w in got["warnings"]}
 
 
 def test_spaced_out_text_is_matched_without_its_spaces() -> None:
     spaced = "身 份 证 号 码 ： 1 4 2 3 0 1 1 9 8 5 0 3 1 5 0 0 1 1"
-    assert "".join(normalize_char(ch) for ch in spaced) == "身份证号码：142301198503150011"
-    assert normalize_char("\u3000") == ""
-    assert normalize_char("Ｊ") == "J"
+    assert normalize(spaced) == "身份证号码：142301198503150011"
+    assert normalize("\u3000") == ""
+    assert normalize("Ｊ") == "J"
 
 
-def test_a_value_that_is_not_a_plate_is_kept_with_a_warning() -> None:
-    draft = read_field("晋JI0O12", "plate")
-    assert draft.values["plate"] == "晋JI0O12"
-    assert [field for field, _ in draft.warnings] == ["plate"]
-    assert read_field("无号牌", "plate").values == {}
-    assert read_field("/", "plate").values == {}
+def test_radicals_are_folded_into_the_ideographs_they_stand_for() -> None:
+    # Chromium with Noto CJK writes Kangxi radicals and radical-supplement code points.
+    assert normalize("孝义市公安局交通警察⼤队") == "孝义市公安局交通警察大队"
+    assert normalize("2024年8⽉2⽇") == "2024年8月2日"
+    assert normalize("⻋⺠⻔⻩⻘⻰⻚") == "车民门黄青龙页"
+    assert normalize("甲⽅⼄⽅") == "甲方乙方"
+    assert normalize("商⼾") == "商户"  # NFKC alone gives the traditional 戶
+    assert normalize("（保单号：ＡＢ１２）") == "（保单号：AB12）"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "当事人王建军，男，1979年3月2日出生，居民身份证号码14112119790302083X，住某县某村，"
+            "联系电话13935801276，持C1类机动车驾驶证，驾驶晋J·A3N62号小型普通客车（所有人："
+            "王建军）。该车在中国人民财产保险股份有限公司吕梁市分公司投保机动车交通事故责任强制保险"
+            "（保单号：PDZA202414110000021736），并在该公司投保商业第三者责任保险，保险金额100万元。",
+            {
+                "name": "王建军",
+                "gender": "男",
+                "id_number": "14112119790302083X",
+                "phone": "13935801276",
+                "plate": "晋J·A3N62",
+                "vehicle_type": "小型普通客车",
+                "traffic_mode": "驾驶小型普通客车",
+                "ctpi_insurer": "中国人民财产保险股份有限公司吕梁市分公司",
+                "ctpi_policy_no": "PDZA202414110000021736",
+                "commercial_insurer": "中国人民财产保险股份有限公司吕梁市分公司",
+                "commercial_limit": "100万元",
+            },
+        ),
+        (
+            "当事人：郭某某（行人），女，1968年2月9日出生，居民身份证号码14118219680209028X，步行。",
+            {"name": "郭某某", "gender": "女", "traffic_mode": "步行"},
+        ),
+        (
+            "2.当事人刘某，女，乘坐晋J68413号普通二轮摩托车。",
+            {"name": "刘某", "gender": "女", "traffic_mode": "乘坐"},
+        ),
+        (
+            "乙方：宋某，女，驾驶无号牌电动自行车。",
+            {"label": "乙方", "name": "宋某", "gender": "女", "vehicle_type": "电动自行车"},
+        ),
+        (
+            "当事人高某，男，驾驶晋JA8276号重型半挂牵引车牵引晋JB596挂号重型普通半挂车。"
+            "该车未投保机动车交通事故责任强制保险。",
+            {"plate": "晋JA8276", "vehicle_type": "重型半挂牵引车", "ctpi_uninsured": True},
+        ),
+    ],
+)
+def test_party_paragraphs_are_read_by_their_grammar(text: str, expected: dict) -> None:
+    draft = paragraph(text)
+    for name, value in expected.items():
+        assert draft.values.get(name) == value, name
+    if "plate" not in expected:
+        assert "plate" not in draft.values
+
+
+def test_an_unknown_party_has_no_identity_but_a_vehicle() -> None:
+    draft = paragraph(
+        "肇事车辆驾驶人：身份不明。其驾驶一辆银灰色小型轿车（号牌不详），驾车驶离现场，逃逸。"
+    )
+    assert draft.unknown
+    assert "name" not in draft.values
+    assert draft.values["vehicle_type"] == "小型轿车"
+    assert "plate" not in draft.values
 
 
 @pytest.mark.parametrize(
@@ -544,8 +622,8 @@ def parties(*names: str) -> list[Draft]:
     drafts = []
     for n, name in enumerate(names):
         draft = Draft()
-        draft.set("label", "甲乙丙丁"[n] + "方", [(0, 0)])
-        draft.set("name", name, [(0, 0)])
+        draft.set("label", "甲乙丙丁"[n] + "方", None)
+        draft.set("name", name, None)
         drafts.append(draft)
     return drafts
 
@@ -566,103 +644,22 @@ def parties(*names: str) -> list[Draft]:
         ),
         ("甲负次责，乙负主责。", {0: "minor", 1: "main"}),
         ("张三负此事故的相应责任。", {}),
+        (
+            "根据《规定》第六十条之规定，认定：张三承担此事故的全部责任；李四无责任。",
+            {0: "full", 1: "none"},
+        ),
+        # A party named inside the other's clause does not take that clause's grade.
+        ("甲方转弯时未让直行的乙方先行，负全部责任；乙方无责任。", {0: "full", 1: "none"}),
+        ("张三违反规定，负事故全部责任，李四不承担此事故的责任。", {0: "full", 1: "none"}),
     ],
 )
 def test_liability_sentences_name_each_party(sentence: str, grades: dict[int, str]) -> None:
-    found = read_liability(sentence, 0, len(sentence), parties("张三", "李四"))
-    assert {n: grade for n, grade, _ in found} == grades
-    for _, _, (start, end) in found:
-        assert "责" in sentence[start:end]
-
-
-def test_layout_joins_wrapped_lines_and_keeps_rows_apart() -> None:
-    data, expected, _ = report("simple", 0)
-    layout = read_layout(data)
-    rows = [layout.text[row.start : row.end] for row in layout.rows]
-    header = next(row for row in rows if "联系电话" in row)
-    assert "驾驶证或身份证号码" in header  # a header wrapped inside its cell
-    for party in expected["parties"]:
-        assert any(party["id_number"] in row for row in rows)
-
-
-# --- the content reader ----------------------------------------------------------------------
-
-
-def content_test_pdf() -> bytes:
-    """A page exercising the content operators the fast reader re-implements."""
-    form = b"BT /F1 10 Tf 5 5 Td (in a form) Tj ET"
-    content = (
-        b"BT /F1 12 Tf 14 TL 72 700 Td [(A) -500 (B) 120 (C)] TJ 0 -14 Td "
-        b"(next\\050line\\051 \\101\\102) Tj T* <48656c6c6f 21> Tj ET\n"
-        b"BT /F1 12 Tf 2 Tc 5 Tw 90 Tz 3 Ts 72 600 Td (spaced words) Tj ET\n"
-        b"BT 0 Tc 0 Tw 100 Tz 0 Ts /F1 12 Tf 72 560 Td (nested (paren) string) Tj (quoted) ' ET\n"
-        b"q 1 0 0 1 100 300 cm /X1 Do Q\n"
-        b"q 40 0 0 20 400 700 cm BI /W 2 /H 1 /BPC 8 /CS /G ID \x00\xff EI Q\n"
-        b"% a comment (with a parenthesis\n"
-        b"BT /F1 12 Tf 0.866 0.5 -0.5 0.866 300 400 Tm (turned) Tj ET\n"
-        b"BT /F1 12 Tf 1 0 0 -1 300 200 Tm (mirrored) Tj ET\n"
-    )
-    return generator.assemble_pdf(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-            b" /Resources << /Font << /F1 5 0 R >> /XObject << /X1 6 0 R >> >> >>",
-            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            b"<< /Type /XObject /Subtype /Form /BBox [0 0 200 50]"
-            b" /Resources << /Font << /F1 5 0 R >> >> /Length %d >>\nstream\n"
-            % len(form)
-            + form
-            + b"\nendstream",
-        ]
-    )
-
-
-def test_the_content_reader_sees_what_pdfplumber_sees() -> None:
-    data = content_test_pdf()
-    layout = read_layout(data)
-    ours = sorted(
-        (layout.text[pos], *(round(v, 2) for v in layout.boxes[idx][1:]))
-        for pos, idx in enumerate(layout.src)
-        if idx >= 0
-    )
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        chars = pdf.pages[0].chars
-    theirs = sorted(
-        (c["text"], round(c["x0"], 2), round(c["top"], 2), round(c["x1"], 2), round(c["bottom"], 2))
-        for c in chars
-        if c["text"].strip() and c["upright"]
-    )
-    assert ours == theirs
-    assert "next(line)AB" in layout.text
-    assert "Hello!" in layout.text
-    assert "nested(paren)string" in layout.text
-    assert "quoted" in layout.text
-    assert "inaform" in layout.text
-    assert "mirrored" not in layout.text  # mirrored text is never a report's field
-
-
-def test_tounicode_maps_are_read_as_pdfminer_reads_them() -> None:
-    from pdfminer.cmapdb import CMapParser, FileUnicodeMap
-
-    from app.reports.content import _unicode_map
-
-    cmap = (
-        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
-        b"1 begincodespacerange <00> <FF> endcodespacerange\n"
-        b"3 beginbfchar <01> <4EA4> <02> <901A> <03> <D83DDE00>\n endbfchar\n"
-        b"2 beginbfrange <10> <14> <0030>\n<20> <22> [<0041> <0042> <0043>] endbfrange\n"
-        b"endcmap CMapName currentdict /CMap defineresource pop end end"
-    )
-    expected = FileUnicodeMap()
-    CMapParser(expected, io.BytesIO(cmap)).run()
-    fast = _unicode_map(cmap)
-    assert fast is not None
-    assert fast.cid2unichr == expected.cid2unichr
-    assert fast.cid2unichr[0x12] == "2"
-    assert _unicode_map(b"/Foo usecmap 1 beginbfchar <01> <0041> endbfchar") is None
-    assert _unicode_map(b"1 beginbfchar <01> /space endbfchar") is None
+    found = read_liability(Span(sentence), parties("张三", "李四"))
+    got = {n: {grade for grade, _ in found[n]} for n in found}
+    assert got == {n: {grade} for n, grade in grades.items()}
+    for n in found:
+        for _, span in found[n]:
+            assert "责" in span.text
 
 
 def test_a_pdf_locked_only_against_editing_is_read() -> None:

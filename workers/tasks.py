@@ -43,7 +43,8 @@ def verify_document(job: Job, progress: jobs.Progress) -> None:
     )
 
 
-@jobs.job_handler("reports.read", queue="parse", timeout=180)
+# A scan is read by OCR: up to 60 s plus 30 s a page for at most 10 pages (app/reports).
+@jobs.job_handler("reports.read", queue="parse", timeout=420)
 def read_report(job: Job, progress: jobs.Progress) -> None:
     """Read an uploaded accident report into the draft case's fields."""
     intake.read_report(job.subject_id, progress)

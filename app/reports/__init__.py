@@ -1,8 +1,12 @@
-"""Read a police accident liability letter (道路交通事故认定书) from a PDF into fields.
+"""Read a police accident letter (道路交通事故认定书 / 证明, 简易程序 forms) from a PDF into fields.
 
-Pure: bytes in, a JSON-serialisable dict out (INTERFACES.md §2), no Flask, no database. Every
-value filled carries its provenance (page and box of the characters it was read from); a value
-the parser is unsure of gets a warning; a value it cannot find is None, never guessed.
+Pure: bytes in, a JSON-serialisable dict out (INTERFACES.md §2), no Flask, no database. One
+pipeline for every source: the text layer through pdfplumber (`textlayer`), or a scan through OCR
+(`ocr`) → pages of lines and tables (`pages`) → paragraphs and tables in reading order with page
+furniture removed (`flow`) → sections by their headings and fields by the grammar officers write
+(`letters`, `parties`) → validated values (`fields`). Every value filled carries its provenance
+(page and box of the characters it was read from); a value the parser is unsure of is left null
+or kept with a warning naming it; nothing is guessed.
 
     parse_report(data)    parse in this process (trusted input, tests)
     parse_isolated(data)  parse in a forked child with memory/CPU/time limits (uploads)
@@ -11,17 +15,22 @@ the parser is unsure of gets a warning; a value it cannot find is None, never gu
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+from collections.abc import Callable
 
 from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError
 from pdfminer.pdfparser import PDFParser
 
-from .document import extract
 from .errors import ReportError
-from .isolation import run_isolated
-from .layout import read_layout
+from .isolation import report_progress, run_isolated
+from .letters import read_letter
+from .ocr import MAX_SCAN_PAGES, read_scan
+from .ocr import MEMORY_MB as SCAN_MEMORY_MB
+from .ocr import SECONDS_PER_PAGE as SCAN_SECONDS_PER_PAGE
 from .parties import FIELDS as PARTY_FIELDS
+from .textlayer import read_text_layer
 
 __all__ = [
     "MAX_BYTES",
@@ -34,7 +43,8 @@ __all__ = [
 ]
 
 MAX_BYTES = 20 * 1024 * 1024
-PARSER_VERSION = "1"
+Progress = Callable[[int, int], None]
+PARSER_VERSION = "2"
 
 _ENCRYPT_RE = re.compile(rb"/Encrypt\s*(?:\d+\s+\d+\s+R|<<)")
 
@@ -66,16 +76,45 @@ def _check_password(data: bytes) -> None:
         raise ReportError("damaged", f"cannot open the PDF: {exc!r}"[:200]) from exc
 
 
-def parse_report(data: bytes) -> dict:
-    """The fields of the accident report in `data` (INTERFACES.md §2); raises ReportError."""
+def parse_report(data: bytes, progress: Progress | None = None) -> dict:
+    """The fields of the accident report in `data` (INTERFACES.md §2); raises ReportError.
+
+    A PDF without readable text is read by OCR as a scan; `progress(done, total)` is then called
+    after each page.
+    """
     check_pdf(data)
-    result = extract(read_layout(data))
+    pages = read_text_layer(data)
+    try:
+        result = read_letter(pages, "text")
+    except ReportError as exc:
+        if exc.code != "no_text_layer":
+            raise
+        result = read_letter(read_scan(data, progress), "ocr")
     result["parser_version"] = PARSER_VERSION
     return result
 
 
-def parse_isolated(data: bytes, *, timeout: float = 30.0, memory_mb: int = 1024) -> dict:
-    """parse_report in a forked child limited to `memory_mb` more memory and `timeout` seconds."""
+def parse_isolated(
+    data: bytes,
+    *,
+    timeout: float = 30.0,
+    memory_mb: int = 1024,
+    progress: Progress | None = None,
+) -> dict:
+    """parse_report in a forked child limited to `memory_mb` more memory and `timeout` seconds.
+
+    A text letter stays within those limits; a scan, once the child knows it is one, is given
+    up to SCAN_MEMORY_MB and SCAN_SECONDS_PER_PAGE a page more for OCR, with `progress(done,
+    total)` called here after each page.
+    """
     if len(data) > MAX_BYTES:  # refused before forking a copy of it
         raise ReportError("too_large", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
-    return run_isolated(parse_report, data, timeout=timeout, memory_mb=memory_mb)
+    return run_isolated(
+        functools.partial(parse_report, progress=report_progress),
+        data,
+        timeout=timeout,
+        memory_mb=memory_mb,
+        progress=progress,
+        max_timeout=timeout + SCAN_SECONDS_PER_PAGE * MAX_SCAN_PAGES,
+        max_memory_mb=max(memory_mb, SCAN_MEMORY_MB),
+    )
