@@ -18,8 +18,9 @@ ENV PYTHONUNBUFFERED=1 \
     DAOJIAO_CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
 # fonts-wqy-zenhei: the CJK TrueType font for reportlab (psycopg[binary] brings its own libpq).
+# libgl1, libglib2.0-0: the system libraries OpenCV (OCR of scanned letters) loads.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-wqy-zenhei \
+    && apt-get install -y --no-install-recommends fonts-wqy-zenhei libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/* \
     && test -f "$DAOJIAO_CJK_FONT"
 
