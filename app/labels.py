@@ -116,6 +116,15 @@ DEADLINE_KINDS = {
     "court_acceptance": _l("Tribunal to accept the application"),
     "court_decision": _l("Tribunal to decide"),
 }
+# Steps that hold a case up without a legal timer (deadlines.waiting_steps).
+WAITING_STEPS = {"liability_decision": _l("Decide the accident liability")}
+LIABILITY_LABELS = {
+    "full": _l("Full"),
+    "main": _l("Main"),
+    "equal": _l("Equal"),
+    "minor": _l("Minor"),
+    "none": _l("None"),
+}
 DEADLINE_STATUS_LABELS = {
     "open": _l("Running"),
     "due": _l("Due soon"),
@@ -144,6 +153,7 @@ def init_app(app: Flask) -> None:
         DEADLINE_KINDS=DEADLINE_KINDS,
         DEADLINE_STATUS_LABELS=DEADLINE_STATUS_LABELS,
         PAYER_KINDS=PAYER_KINDS,
+        LIABILITY_LABELS=LIABILITY_LABELS,
     )
 
 
@@ -177,3 +187,41 @@ REPORT_ERRORS = {
 def report_error_message(code: str) -> str:
     """What a police clerk is told when a report cannot be read, in the current language."""
     return gettext(REPORT_ERRORS.get(code, REPORT_ERRORS["damaged"]))
+
+
+# What each parser warning `code` means (INTERFACES.md §2), for readers of another language than
+# the parser's Chinese messages.
+REPORT_WARNINGS = {
+    "ocr_unsure": N_(
+        "The scan could not be read with certainty here, so the field was left empty: fill it "
+        "in from the original."
+    ),
+    "check_digit": N_("The ID number's check digit is wrong (GB 11643): check it."),
+    "old_id": N_("An old 15-digit ID number, which has no check digit."),
+    "id_date": N_("The date of birth in the ID number does not exist: check it."),
+    "disagree": N_("This value disagrees with another part of the letter: check it."),
+    "conflict": N_("The letter writes this value in two different ways: check it."),
+    "not_found": N_("This was not found where the letter should state it: check it."),
+    "date": N_("The date or time could not be read, or is implausible: check it."),
+    "no_time": N_("The letter gives the accident's date without its time."),
+    "plate_pattern": N_("The plate does not follow the plate numbering rules: check it."),
+    "insurer": N_("This does not look like the name of an insurance company: check it."),
+    "insurer_unknown": N_("The insurer's name is not among the known insurers: check it."),
+    "duplicate": N_("Two parties have the same value here: check it."),
+    "image_page": N_("A page is only an image and was not read: check it against the original."),
+    "invalid": N_("This value could not be read as written: check it."),
+    "amount": N_("The amount could not be read: check it."),
+}
+
+
+def report_warning_message(warning: dict[str, str]) -> str:
+    """A parser warning for people: its own (Chinese) message in Chinese, else the translation
+    of what its code means; the parser's message when the code is not known here."""
+    from flask_babel import get_locale
+
+    message = warning.get("message") or ""
+    known = REPORT_WARNINGS.get(warning.get("code") or "")
+    locale = get_locale()
+    if known is None or (message and locale is not None and locale.language == "zh"):
+        return message or (warning.get("code") or "")
+    return gettext(known)

@@ -9,7 +9,17 @@ from typing import Any
 from flask_babel import gettext
 
 from app.labels import JOB_STATUS_LABELS, REPORT_ERRORS
-from app.models import Assessment, Case, Claim, Document, Job, Party, Report, User
+from app.models import (
+    Assessment,
+    Case,
+    Claim,
+    Document,
+    Job,
+    LiabilityDecision,
+    Party,
+    Report,
+    User,
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -103,7 +113,8 @@ def document_json(document: Document) -> dict[str, Any]:
 
 
 def report_json(report: Report | None) -> dict[str, Any] | None:
-    """The reviewed fields (§2) with the parser's provenance and warnings; None before upload."""
+    """The reviewed fields (§2) with the parser's provenance, warnings, source and OCR
+    confidence; None before upload."""
     if report is None:
         return None
     parsed = report.parsed or {}
@@ -112,8 +123,28 @@ def report_json(report: Report | None) -> dict[str, Any] | None:
         **fields,
         "provenance": parsed.get("provenance", {}),
         "warnings": parsed.get("warnings", []),
+        "source": parsed.get("source"),
+        "confidence": parsed.get("confidence", {}),
         "parser_version": report.parser_version,
         "confirmed_at": iso(report.confirmed_at),
+    }
+
+
+def liability_json(pending: list[Party], decision: LiabilityDecision | None) -> dict[str, Any]:
+    """The parties whose liability waits for the mediator's decision, and the latest decision."""
+    return {
+        "pending": [party.label for party in pending],
+        "decision": (
+            {
+                "id": decision.id,
+                "parties": decision.parties,
+                "basis": decision.basis,
+                "decided_by_id": decision.decided_by_id,
+                "decided_at": iso(decision.decided_at),
+            }
+            if decision
+            else None
+        ),
     }
 
 

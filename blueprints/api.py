@@ -9,8 +9,8 @@ from flask_login import current_user
 from app import access, presenters
 from app.db import session
 from app.errors import TooManyAttempts, ValidationFailed, error_response
-from app.models import CaseStatus, Role
-from app.services import accounts, assessments, documents, intake
+from app.models import Case, CaseStatus, Role
+from app.services import accounts, assessments, documents, intake, liability
 from app.services import cases as case_service
 from app.services import jobs as job_service
 from app.web import csrf
@@ -122,10 +122,20 @@ def create_case():  # type: ignore[no-untyped-def]
     return jsonify(presenters.case_json(case, case_service.case_jobs(case))), 202
 
 
+def case_with_liability(case: Case) -> dict:
+    """The case as GET /cases/{id} shows it: with whether its liability waits for a decision."""
+    return {
+        **presenters.case_json(case, case_service.case_jobs(case)),
+        "liability": presenters.liability_json(
+            liability.pending_parties(case), liability.latest_decision(case)
+        ),
+    }
+
+
 @bp.get("/cases/<int:case_id>")
 def get_case(case_id: int):  # type: ignore[no-untyped-def]
     case = access.get_case(current_user, case_id)
-    return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
+    return jsonify(case_with_liability(case))
 
 
 def body_version(body: dict) -> int | None:

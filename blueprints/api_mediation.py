@@ -16,8 +16,15 @@ from app.errors import ValidationFailed
 from app.labels import DEADLINE_KINDS, DEADLINE_STATUS_LABELS
 from app.models import Case, Deadline, MediationSession, Notification, Organization, Role
 from app.services import cases as case_service
-from app.services import deadlines, mediation, notifications
-from blueprints.api import body_version, bp, json_body, optional_json_body
+from app.services import deadlines, liability, mediation, notifications
+from blueprints.api import (
+    body_version,
+    bp,
+    case_with_liability,
+    json_body,
+    only_fields,
+    optional_json_body,
+)
 from blueprints.openapi import op, path_id
 
 # -- JSON views ---------------------------------------------------------------------------
@@ -196,6 +203,23 @@ def mediation_fail(case_id: int):  # type: ignore[no-untyped-def]
     )
 
 
+@bp.put("/cases/<int:case_id>/liability")
+def decide_liability(case_id: int):  # type: ignore[no-untyped-def]
+    case = access.get_case(current_user, case_id)
+    access.require_role(current_user, Role.MEDIATOR)
+    body = only_fields(json_body(), ("parties", "basis", "version"))
+    liability.decide_liability(
+        actor=current_user,
+        case=case,
+        parties=body.get("parties"),
+        basis=_optional_text(body, "basis"),
+        version=body_version(body),
+    )
+    session.commit()
+    session.refresh(case)  # without Redis a re-assessment ran right after the commit
+    return jsonify(case_with_liability(case))
+
+
 # -- deadlines ----------------------------------------------------------------------------
 
 
@@ -214,6 +238,16 @@ def case_deadlines(case_id: int):  # type: ignore[no-untyped-def]
                 else None
             ),
             "deadline": deadline_json(ball, cases, owners) if ball else None,
+            "waiting": [
+                {
+                    "kind": step["kind"],
+                    "label": str(step["label"]),
+                    "owner": {"id": step["owner"].id, "name": step["owner"].name}
+                    if step["owner"]
+                    else None,
+                }
+                for step in clock["waiting"]
+            ],
         },
     )
 
@@ -333,10 +367,46 @@ OPENAPI_PATHS: dict[str, Any] = {
             },
         )
     },
+    "/cases/{case_id}/liability": {
+        "put": op(
+            "A mediator of the committee decides each party's liability where the police "
+            "letter determined none (a 道路交通事故证明, or a party the letter leaves open), "
+            "with the basis of the decision; until every liable party has one, claims are "
+            "refused (409 liability_undetermined). Parties are named by id (as in the case's "
+            "parties) or label; a stale version or a liability the police determined answers "
+            "409. Answers the case with its `liability` (pending parties, latest decision)",
+            params=_CASE,
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": _OBJECT,
+                "required": ["parties", "basis"],
+                "properties": {
+                    "parties": {
+                        "type": "array",
+                        "items": {
+                            "type": _OBJECT,
+                            "required": ["liability"],
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "label": {"type": "string"},
+                                "liability": {
+                                    "type": "string",
+                                    "enum": list(liability.LIABILITIES),
+                                },
+                            },
+                        },
+                    },
+                    "basis": {"type": "string", "maxLength": liability.BASIS_MAX},
+                    "version": {"type": "integer"},
+                },
+            },
+        )
+    },
     "/cases/{case_id}/deadlines": {
         "get": op(
             "The case's deadline ledger (running first, soonest first) and its clock: who "
-            "has the ball (the owner of the soonest running deadline)",
+            "has the ball (the owner of the soonest running deadline, and steps without a "
+            "deadline that wait on an organisation, such as deciding the liability)",
             params=_CASE,
         )
     },

@@ -14,7 +14,7 @@ from app.db import session
 from app.errors import DomainError, ValidationFailed
 from app.labels import DOCUMENT_KINDS
 from app.models import Case, Role
-from app.services import assessments, documents, standards
+from app.services import assessments, documents, liability, standards
 from app.services import cases as case_service
 from blueprints.claims_forms import (
     ClaimSettingsForm,
@@ -109,6 +109,8 @@ def _render_claims(case: Case, filed: dict[str, Any], settings: ClaimSettingsFor
         settings=settings,
         parties=assessments.case_parties(case),
         jobs=case_service.case_jobs(case),
+        liability_pending=liability.pending_parties(case),
+        can_decide_liability=liability.can_decide(current_user, case),
     )
 
 

@@ -10,7 +10,7 @@ from app import access
 from app.db import session
 from app.errors import DomainError
 from app.models import CaseStatus, Role
-from app.services import assessments, deadlines, documents, intake
+from app.services import assessments, deadlines, documents, intake, liability
 from app.services import cases as case_service
 from blueprints.forms import EvidenceForm
 
@@ -49,6 +49,10 @@ def _render_case(case_id: int, evidence_form: EvidenceForm | None = None) -> str
         unmatched=intake.unmatched_insurers(case),
         assessment=assessments.latest_assessment(case),
         clock=deadlines.case_clock(case),
+        liability_pending=liability.pending_parties(case),
+        liability_decision=liability.latest_decision(case),
+        is_certificate=liability.is_certificate(case),
+        can_decide_liability=liability.can_decide(current_user, case),
         can_file_claims=access.can(current_user, Role.MEDIATOR)
         and case.status in assessments.FILING_STATES,
         evidence_form=evidence_form or EvidenceForm(),

@@ -102,6 +102,7 @@ class PartyForm(Form):
     ctpi_policy_no = StringField(
         _l("Compulsory policy number"), validators=[Optional(), Length(max=64)]
     )
+    ctpi_uninsured = BooleanField(_l("The vehicle has no compulsory insurance (未投保交强险)"))
     commercial_insurer = StringField(
         _l("Commercial insurer"), validators=[Optional(), Length(max=200)]
     )
@@ -131,6 +132,9 @@ class ReviewForm(FlaskForm):
             SelectChoice("", _l("Unknown")),
             SelectChoice("general", _l("General procedure")),
             SelectChoice("simple", _l("Simple procedure")),
+            SelectChoice(
+                "certificate", _l("Road-traffic accident certificate (no liability determined)")
+            ),
         ],
     )
     accident_time = DateTimeLocalField(

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from app import db
 from app.i18n import LOCALES
-from app.services import deadlines, notifications
+from app.services import deadlines, liability, notifications
 
 bp = Blueprint("main", __name__)
 HOME_LIMIT = 100  # deadlines on the home page; the API lists them all
@@ -16,7 +16,8 @@ HOME_LIMIT = 100  # deadlines on the home page; the API lists them all
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
-    """The signed-in user's desk: deadlines waiting on them, soonest first, and new messages."""
+    """The signed-in user's desk: what waits on them (a mediator: liability to decide first),
+    deadlines soonest first, and new messages."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     waiting = deadlines.waiting_on(current_user, limit=HOME_LIMIT)
@@ -25,6 +26,7 @@ def home():  # type: ignore[no-untyped-def]
         waiting=waiting,
         more=len(waiting) == HOME_LIMIT,
         details=deadlines.deadline_details(waiting),
+        awaiting_liability=liability.cases_awaiting_decision(current_user, limit=HOME_LIMIT),
         unread=notifications.user_notifications(current_user, limit=10, unread_only=True),
         unread_total=notifications.unread_count(current_user),
     )

@@ -1,4 +1,5 @@
-"""The mediation page of a case: assignment, sessions with their notes, a failed mediation."""
+"""The mediation page of a case: assignment, the liability a police letter left open, sessions
+with their notes, a failed mediation."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
@@ -18,7 +29,7 @@ from app import access
 from app.db import session
 from app.errors import DomainError, NotAllowed
 from app.models import Case, Role
-from app.services import deadlines, mediation
+from app.services import deadlines, liability, mediation
 
 bp = Blueprint("mediation", __name__, url_prefix="/cases")
 access.guard_blueprint(bp, Role)
@@ -63,6 +74,61 @@ class FailForm(FlaskForm):
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
+class PartyLiabilityForm(Form):
+    """One party's liability in the mediator's decision (nested: the outer form has the CSRF)."""
+
+    party_id = IntegerField(widget=HiddenInput(), validators=[DataRequired()])
+    liability = SelectField(
+        _l("Liability"),
+        choices=[
+            SelectChoice("", "—"),
+            SelectChoice("full", _l("Full")),
+            SelectChoice("main", _l("Main")),
+            SelectChoice("equal", _l("Equal")),
+            SelectChoice("minor", _l("Minor")),
+            SelectChoice("none", _l("None")),
+        ],
+    )
+
+
+class LiabilityForm(FlaskForm):
+    parties = FieldList(FormField(PartyLiabilityForm), min_entries=0, max_entries=20)
+    basis = StringField(
+        _l("Basis of the decision"),
+        validators=[DataRequired(), Length(max=liability.BASIS_MAX)],
+    )
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+    @classmethod
+    def of(cls, case: Case) -> LiabilityForm:
+        """The form showing the case's parties with their current liability."""
+        return cls(
+            data={
+                "version": case.version,
+                "parties": [
+                    {"party_id": party.id, "liability": party.liability or ""}
+                    for party in case.parties
+                ],
+            }
+        )
+
+    def choices(self) -> list[dict[str, Any]]:
+        """The parties given a liability, as `liability.decide_liability` takes them."""
+        return [
+            {"id": entry.form.party_id.data, "liability": entry.form.liability.data}
+            for entry in self.parties
+            if entry.form.liability.data
+        ]
+
+
+# Bases mediators often give (suggestions; any short text will do).
+LIABILITY_BASES = (
+    _l("The parties agreed on it"),
+    _l("Following the court's judgment"),
+    _l("Following the police's investigation file"),
+)
+
+
 def _case(case_id: int, *roles: Role) -> Case:
     case = access.get_case(current_user, case_id)
     if roles:
@@ -90,6 +156,13 @@ def _render(case: Case, status: int = 200, **forms: FlaskForm) -> tuple[str, int
         session_form=forms.get("session") or SessionForm(),
         notes_form=forms.get("notes") or NotesForm(),
         fail_form=fail,
+        can_decide_liability=liability.can_decide(current_user, case),
+        liability_form=forms.get("liability") or LiabilityForm.of(case),
+        liability_pending=liability.pending_parties(case),
+        liable_parties=liability.liable_parties(case),
+        liability_decision=liability.latest_decision(case),
+        liability_bases=LIABILITY_BASES,
+        parties_by_id={party.id: party for party in case.parties},
     )
     return page, status
 
@@ -165,6 +238,26 @@ def notes(case_id: int):  # type: ignore[no-untyped-def]
         ),
         _("The notes were saved."),
         notes=form,
+    )
+
+
+@bp.post("/<int:case_id>/mediation/liability")
+def decide_liability(case_id: int):  # type: ignore[no-untyped-def]
+    case = _case(case_id, Role.MEDIATOR)
+    form = LiabilityForm()
+    if not form.validate_on_submit():
+        return _render(case, 400, liability=form)
+    return _attempt(
+        case,
+        lambda: liability.decide_liability(
+            actor=current_user,
+            case=case,
+            parties=form.choices(),
+            basis=form.basis.data,
+            version=form.version.data,
+        ),
+        _("The liability was recorded."),
+        liability=form,
     )
 
 

@@ -7,11 +7,13 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import access
 from app.db import session
 from app.errors import DomainError
+from app.labels import report_warning_message
 from app.models import Case, Role
 from app.services import cases as case_service
 from app.services import documents, intake
@@ -19,6 +21,52 @@ from blueprints.forms import PartyForm, ReviewForm, UploadForm
 
 bp = Blueprint("police", __name__, url_prefix="/police")
 access.guard_blueprint(bp, [Role.POLICE])
+
+# The review form's fields in the order of the page, with their column widths; the attention
+# summary lists the fields that need checking in this order too.
+LETTER_LAYOUT = (
+    ("document_no", "col-md-6"),
+    ("procedure", "col-md-6"),
+    ("accident_time", "col-md-6"),
+    ("issue_date", "col-md-6"),
+    ("location", "col-12"),
+    ("weather", "col-md-6"),
+    ("issuer", "col-md-6"),
+    ("facts", "col-12"),
+    ("cause", "col-12"),
+)
+PARTY_LAYOUT = (
+    ("label", "col-md-3"),
+    ("name", "col-md-5"),
+    ("gender", "col-md-2"),
+    ("age", "col-md-2"),
+    ("id_number", "col-md-6"),
+    ("phone", "col-md-6"),
+    ("traffic_mode", "col-md-6"),
+    ("liability", "col-md-6"),
+    ("plate", "col-md-6"),
+    ("vehicle_type", "col-md-6"),
+    ("ctpi_insurer", "col-md-6"),
+    ("ctpi_policy_no", "col-md-6"),
+    ("ctpi_uninsured", "col-12"),
+    ("commercial_insurer", "col-md-6"),
+    ("commercial_limit", "col-md-6"),
+    ("license_no", "col-md-6"),
+    ("address", "col-md-6"),
+)
+# Names of what the parser may warn about that the form does not show.
+OTHER_FIELDS = {
+    "pages": _l("The pages"),
+    "accident_date": _l("Accident date"),
+    "year": _l("Year of the letter"),
+    "accident_form": _l("Kind of collision"),
+    "liability_text": _l("Liability as the letter states it"),
+    "mediation_result": _l("Result of the police mediation"),
+    "birth_date": _l("Date of birth"),
+    "owner": _l("Vehicle owner"),
+    "license_class": _l("Licence class"),
+    "commercial_policy_no": _l("Commercial policy number"),
+}
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -63,27 +111,107 @@ def _form_data(fields: dict[str, Any], version: int) -> dict[str, Any]:
             "gender": party.get("gender") or "",
             "liability": party.get("liability") or "",
             "age": "" if party.get("age") is None else str(party["age"]),
+            "ctpi_uninsured": bool(party.get("ctpi_uninsured")),
         }
         for party in fields.get("parties") or []
     ]
     return data
 
 
-def _fields_from(form: ReviewForm) -> dict[str, Any]:
+def _fields_from(form: ReviewForm, before: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {name: getattr(form, name).data for name in intake.TOP_FIELDS}
     if fields["accident_time"]:
         fields["accident_time"] = fields["accident_time"].isoformat()
     if fields["issue_date"]:
         fields["issue_date"] = fields["issue_date"].isoformat()
+    # The form lists the saved parties in order, then an empty one: what the parser read
+    # beyond the form's fields (birth date, owner…) stays with the party it belongs to.
+    saved = before.get("parties") or []
     parties = []
-    for entry in form.parties:
+    for index, entry in enumerate(form.parties):
         party = {name: entry.form[name].data for name in intake.PARTY_FIELDS}
         blank = not any(value for name, value in party.items() if name != "label")
         if entry.form.remove.data or blank:
             continue
-        parties.append({name: (value or None) for name, value in party.items()})
+        kept = saved[index] if index < len(saved) else {}
+        parties.append(
+            {
+                **{name: value for name, value in kept.items() if name not in party},
+                **{name: (value or None) for name, value in party.items()},
+            }
+        )
     fields["parties"] = parties
     return fields
+
+
+def _form_fields(form: ReviewForm) -> list[tuple[str, Any, str]]:
+    """(path, field, name for people) of every field of the review form, in the page's order."""
+    fields = [(name, form[name], str(form[name].label.text)) for name, _width in LETTER_LAYOUT]
+    for index, entry in enumerate(form.parties):
+        party = _("Party %(n)d", n=index + 1)
+        if entry.form.label.data:
+            party = f"{party} {entry.form.label.data}"
+        fields += [
+            (
+                f"parties[{index}].{name}",
+                entry.form[name],
+                f"{party} · {entry.form[name].label.text}",
+            )
+            for name, _width in PARTY_LAYOUT
+        ]
+    return fields
+
+
+def _other_field_name(path: str) -> str:
+    """A name for people of a path the form does not show (`parties[1].birth_date`)."""
+    if path.startswith("parties["):
+        index, _sep, name = path.removeprefix("parties[").partition("].")
+        if index.isdigit():
+            party = _("Party %(n)d", n=int(index) + 1)
+            fields = PartyForm()  # a party the officer removed still has its fields' names
+            known = fields[name].label.text if name in fields else OTHER_FIELDS.get(name, name)
+            return f"{party} · {known}"
+    return str(OTHER_FIELDS.get(path, path))
+
+
+def _reading_notes(case: Case, form: ReviewForm) -> dict[str, Any]:
+    """What the parser says about its reading, for the page: whether it read a scan, each
+    field's OCR confidence, its warnings (in the reader's language), and the fields that need
+    checking, listed in the page's order."""
+    parsed = case.report.parsed or {}
+    warnings: dict[str, list[dict[str, Any]]] = {}
+    for warning in parsed.get("warnings") or []:
+        warnings.setdefault(warning.get("field") or "", []).append(
+            {
+                "code": warning.get("code"),
+                "message": report_warning_message(warning),
+                "unsure": warning.get("code") == "ocr_unsure",
+            }
+        )
+    attention = []
+    shown = set()
+    for path, field, name in _form_fields(form):
+        shown.add(path)
+        if path in warnings:
+            attention.append(
+                {"path": path, "anchor": field.id, "name": name, "warnings": warnings[path]}
+            )
+    for path, found in warnings.items():
+        if path not in shown:
+            attention.append(
+                {"path": path, "anchor": None, "name": _other_field_name(path), "warnings": found}
+            )
+    confidence = parsed.get("confidence") or {}
+    return {
+        "source": parsed.get("source") or "text",
+        "confidence": {
+            path: round(100 * value)
+            for path, value in confidence.items()
+            if isinstance(value, int | float)
+        },
+        "warnings": warnings,
+        "attention": attention,
+    }
 
 
 def _page_context(case: Case) -> dict[str, Any]:
@@ -94,13 +222,9 @@ def _page_context(case: Case) -> dict[str, Any]:
         {"number": number, "width": size[0], "height": size[1], "image": images.get(number)}
         for number, size in enumerate(report.page_sizes or [], start=1)
     ]
-    warnings: dict[str, list[str]] = {}
-    for warning in parsed.get("warnings") or []:
-        warnings.setdefault(warning.get("field") or "", []).append(warning.get("message") or "")
     return {
         "pages": pages,
         "provenance": parsed.get("provenance") or {},
-        "warnings": warnings,
         "unmatched": intake.unmatched_insurers(case),
     }
 
@@ -126,12 +250,18 @@ def review(case_id: int):  # type: ignore[no-untyped-def]
             message = _("The draft was withdrawn; its file is kept as evidence.")
         elif action == "confirm":
             intake.confirm_report(
-                actor=current_user, case=case, fields=_fields_from(form), version=version
+                actor=current_user,
+                case=case,
+                fields=_fields_from(form, report.fields or {}),
+                version=version,
             )
             message = _("Case %(number)s confirmed.", number=case.number)
         else:
             intake.correct_report(
-                actor=current_user, case=case, fields=_fields_from(form), version=version
+                actor=current_user,
+                case=case,
+                fields=_fields_from(form, report.fields or {}),
+                version=version,
             )
             message = _("Saved.")
     except DomainError as exc:
@@ -152,5 +282,8 @@ def _render_review(case: Case, form: ReviewForm) -> str:
         form=form,
         jobs=case_service.case_jobs(case),
         party_form=PartyForm,
+        letter_layout=LETTER_LAYOUT,
+        party_layout=PARTY_LAYOUT,
         **_page_context(case),
+        **_reading_notes(case, form),
     )

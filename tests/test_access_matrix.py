@@ -281,6 +281,12 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "mediation.schedule": {"POST": row(LOGIN, *(only(MEDIATOR, 400, r) for r in USER_ROLES))},
     "mediation.notes": {"POST": row(LOGIN, *(only(MEDIATOR, 400, r) for r in USER_ROLES))},
     "mediation.fail": {"POST": row(LOGIN, *(only(MEDIATOR, 400, r) for r in USER_ROLES))},
+    # Deciding the liability a letter left open: an empty form or body is refused as input once
+    # the caller may act (mediators on their committee's cases; 403 for every other role).
+    "mediation.decide_liability": {
+        "POST": row(LOGIN, *(only(MEDIATOR, 400, r) for r in USER_ROLES))
+    },
+    "api.decide_liability": {"PUT": row(401, *(only(MEDIATOR, 422, r) for r in USER_ROLES))},
     "notifications.index": {"GET": row(LOGIN, 200, 200, 200, 200, 200)},
     "notifications.mark_read": {"POST": row(LOGIN, *[Redirect("/notifications")] * 5)},
     "api.mediation_assign": {

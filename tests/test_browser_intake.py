@@ -1,16 +1,23 @@
-"""Police intake in headless Chromium: upload letters, review beside the page, confirm, reveal.
+"""Police intake in headless Chromium: upload letters, review beside the page, confirm, reveal;
+and a scanned letter read by OCR in a real worker, reviewed with its confidence and confirmed.
 
 The app runs in a real WSGI server thread against committed PostgreSQL data and moto's S3, with
 CSRF protection on (as in production) and jobs run in-process after each commit (no Redis), so
-a letter is read during its upload request. Chromium is the Debian package at /usr/bin/chromium.
+a letter is read during its upload request; the scan is read by a `daojiao worker` on Redis
+while the page shows the reading's progress. Chromium is the Debian package at /usr/bin/chromium.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +33,7 @@ from app.db import session
 from app.models import Case, OrgKind, User
 from app.services import accounts
 from tests import factories
-from tests.reports.generator import make_report
+from tests.reports.generator import make_report, make_scan
 from tests.support.browser import BrowserPage, serve
 
 pytestmark = pytest.mark.browser
@@ -41,6 +48,7 @@ SEED = 21
 FIRST_FILE, SECOND_FILE = "认定书一.pdf", "认定书二.pdf"
 CORRECTED_NAME, ADDED_NAME, ADDED_MODE = "更正姓名", "新增当事人", "步行"
 REVIEW_COPY = Path("/tmp/daojiao-review.png")  # noqa: S108 - for the lead to look at
+SCAN_REVIEW_COPY = Path("/tmp/daojiao-review-scan.png")  # noqa: S108 - for the lead to look at
 CASE_COPY = Path("/tmp/daojiao-case.png")  # noqa: S108 - for the lead to look at
 CASE_NUMBER = re.compile(r"^DJ-\d{4}-\d+$")
 MASKED_ID = re.compile(r"^\d{4}\*{10}[\dX]{4}$")
@@ -268,5 +276,175 @@ def test_id_number_reveal_on_case_page(centre: Centre, browser_page: BrowserPage
     # The other party stays masked.
     other = rows.filter(has_text=centre.truth["parties"][0]["name"]).locator("td").nth(2)
     expect(other.locator("span")).to_have_text(MASKED_ID)
+    page.wait_for_load_state("networkidle")
+    browser_page.check_clean()
+
+
+# -- a scanned letter, read by OCR in a worker ----------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+SCAN_FILE = "扫描件.pdf"
+SCAN_VARIANT, SCAN_SEED, SCAN_DPI = "simple_block_grid", 0, 150  # one page: OCR takes seconds
+READING_TIMEOUT_MS = 240_000  # OCR of a page takes 5–40 s on a busy machine
+
+
+@contextmanager
+def worker(app: Flask, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`daojiao worker` on the app's Redis, database and S3, stopped (warm) when done."""
+    config = app.config
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DAOJIAO_MODE": "testing",
+        "DATABASE_URL": config["DATABASE_URL"],
+        "REDIS_URL": config["REDIS_URL"],
+        "S3_ENDPOINT": config["S3_ENDPOINT"],
+        "S3_ACCESS_KEY": config["S3_ACCESS_KEY"],
+        "S3_SECRET_KEY": config["S3_SECRET_KEY"],
+        "S3_BUCKET": config["S3_BUCKET"],
+    }
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "workers"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture
+def scan_centre(
+    committed_app: Callable[..., Flask], redis_url: str, tmp_path: Path
+) -> Iterator[Centre]:
+    """The police unit and committee, a scanned letter, jobs on Redis run by a real worker."""
+    scan, truth = make_scan(SCAN_VARIANT, SCAN_SEED, dpi=SCAN_DPI)
+    app = committed_app(WTF_CSRF_ENABLED=True, REDIS_URL=redis_url)
+    with app.app_context():
+        police = accounts.create_organization(
+            actor=None, kind=OrgKind.POLICE, name=POLICE_ORG, region=REGION
+        )
+        accounts.create_user(
+            actor=None,
+            org=police,
+            username=POLICE_USER,
+            password=PASSWORD,
+            display_name=POLICE_NAME,
+        )
+        committee = accounts.create_organization(
+            actor=None, kind=OrgKind.MEDIATION, name=COMMITTEE_ORG, region=REGION
+        )
+        accounts.create_user(
+            actor=None,
+            org=committee,
+            username=MEDIATOR_USER,
+            password=PASSWORD,
+            display_name=MEDIATOR_NAME,
+        )
+        db.session.commit()
+    with worker(app, tmp_path / "worker.log"), serve(app) as url:
+        yield Centre(url=url, app=app, report=scan, truth=truth)
+
+
+def _truth_at(truth: dict[str, Any], path: str) -> Any:
+    """The generated letter's value at a field path (`issue_date`, `parties[1].plate`)."""
+    if path.startswith("parties["):
+        index, _sep, name = path.removeprefix("parties[").partition("].")
+        parties = truth["parties"]
+        return parties[int(index)].get(name) if int(index) < len(parties) else None
+    return truth.get(path)
+
+
+@pytest.mark.redis
+def test_police_review_a_scan_read_by_ocr_and_confirm(
+    scan_centre: Centre, browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    page, truth = browser_page.page, scan_centre.truth
+    scan = tmp_path / SCAN_FILE
+    scan.write_bytes(scan_centre.report)
+    log_in(browser_page, scan_centre.url, POLICE_USER)
+
+    # Upload the scan: the worker reads it while the page shows the reading's progress.
+    page.locator("nav").get_by_role("link", name="上传认定书").click()
+    page.set_input_files("input[name=reports]", [str(scan)])
+    page.locator("main form button[type=submit]").click()
+    row = page.locator("[data-testid=upload-results] tbody tr")
+    expect(row).to_have_count(1)
+    job = row.locator(".job")
+    assert job.get_attribute("data-job-status") in ("queued", "running")
+    expect(job.locator("progress")).to_be_visible()
+    expect(job).to_have_attribute("data-job-status", "succeeded", timeout=READING_TIMEOUT_MS)
+    expect(job.locator(".job-status")).to_have_text("已完成")
+    expect(job.locator("progress")).to_have_js_property("value", 100)
+
+    # The review: the OCR banner, a confidence badge beside what was read, the page image.
+    row.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/police/cases/\d+/review$"))
+    case_url = page.url.removesuffix("/review").replace("/police/cases/", "/cases/")
+    # The page images come from a job of their own; the page reloads itself when they are ready.
+    expect(page.locator("svg[data-testid=page-1] image")).to_have_count(1, timeout=120_000)
+    banner = page.get_by_test_id("ocr-banner")
+    expect(banner).to_contain_text("本认定书为扫描件，以下内容由文字识别（OCR）读取")
+    expect(banner).to_have_attribute("role", "status")
+    document_no = page.get_by_label("认定书编号")
+    expect(document_no).to_have_value(truth["document_no"])
+    badge = page.locator('[data-testid=ocr-badge][data-for="document_no"]')
+    expect(badge).to_have_text(re.compile(r"^识别 \d{2,3}%$"))
+    expect(document_no).to_have_attribute("aria-describedby", re.compile(r"\bdocument_no-ocr\b"))
+    assert page.get_by_test_id("ocr-badge").count() >= 10
+
+    # Fix one field: the first listed as needing a check that the letter gives, else one the
+    # reading left empty (the simple form's date of the letter).
+    fixed_path, fixed_value = None, None
+    items = page.get_by_test_id("attention-item")
+    for index in range(items.count()):
+        item = items.nth(index)
+        path = item.get_attribute("data-path") or ""
+        value = _truth_at(truth, path)
+        link = item.locator("a[data-focus]")
+        if not isinstance(value, str) or link.count() == 0:
+            continue
+        link.click()
+        target = page.locator(f"#{link.get_attribute('data-focus')}")
+        expect(target).to_be_focused()
+        if target.evaluate("element => element.tagName") == "SELECT":
+            target.select_option(value)
+        else:
+            target.fill(value)
+        fixed_path, fixed_value = path, value
+        break
+    if fixed_path is None:
+        issue_date = page.get_by_label("认定日期", exact=True)
+        assert issue_date.input_value() == ""  # what this scan's reading leaves empty
+        issue_date.fill(truth["issue_date"])
+        fixed_path, fixed_value = "issue_date", truth["issue_date"]
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(tmp_path / "review-scan.png"), full_page=True)
+    page.get_by_test_id("confirm").click()
+
+    expect(page).to_have_url(re.compile(re.escape(case_url) + "$"))
+    expect(page.get_by_test_id("case-status")).to_have_text("已报案")
+    table = page.get_by_test_id("parties")
+    expect(table.locator("tbody tr")).to_have_count(len(truth["parties"]))
+    expect(table).to_contain_text(truth["parties"][0]["name"])
+    case_id = int(case_url.rsplit("/", 1)[1])
+    with scan_centre.app.app_context():
+        confirmed = session.get(Case, case_id)
+        assert confirmed is not None
+        assert confirmed.report.parsed["source"] == "ocr"
+        assert _truth_at(confirmed.report.fields, fixed_path) == fixed_value
+    assert (tmp_path / "review-scan.png").stat().st_size > 20_000
+    shutil.copyfile(tmp_path / "review-scan.png", SCAN_REVIEW_COPY)
     page.wait_for_load_state("networkidle")
     browser_page.check_clean()

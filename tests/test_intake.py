@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,14 @@ from app.models import (
     Document,
     Job,
     JobStatus,
+    Notification,
     Organization,
     OrgKind,
+    PolicyKind,
     User,
 )
 from app.objects import get_store
+from app.services import notifications
 from tests import factories
 from tests.reports.generator import make_bad, make_report
 
@@ -369,6 +373,272 @@ def test_portal_review_saves_corrections_and_confirms(
     case = reload_case(case_id)
     assert case.status == CaseStatus.REPORTED
     assert case.parties[0].name == "门户更正"
+
+
+# -- what the parser's new output brings: certificates, unknown parties, amounts, scans --------
+
+
+def confirm(app: Flask, user: User, case_id: int, fields: dict[str, Any] | None = None) -> Any:
+    case = reload_case(case_id)
+    body: dict[str, Any] = {"version": case.version}
+    if fields is not None:
+        body["fields"] = fields
+    return app.test_client().post(
+        f"/api/v1/cases/{case_id}/confirm", headers=as_user(app, user), json=body
+    )
+
+
+def test_certificate_is_confirmed_and_waits_for_the_mediators_decision(
+    app: Flask, centre: Centre
+) -> None:
+    data, truth = make_report("certificate", seed=0)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    assert reload_case(case_id).report.fields["procedure"] == "certificate"
+
+    response = confirm(app, centre.police, case_id)
+
+    assert response.status_code == 200, response.get_json()
+    case = reload_case(case_id)
+    assert case.status == CaseStatus.REPORTED
+    assert [party.liability for party in case.parties] == [None] * len(truth["parties"])
+    assert [party.label for party in case.parties] == ["甲方", "乙方"][: len(case.parties)]
+    (told,) = session.scalars(
+        select(Notification).where(
+            Notification.case_id == case_id, Notification.kind == "liability.needed"
+        )
+    ).all()
+    assert told.user_id == centre.mediator.id
+    assert "需确定事故责任" in notifications.notification_text(told)
+    event = next(
+        e for e in audit.recent_events(limit=10, case_id=case_id) if e.action == "case.confirmed"
+    )
+    assert event.details["procedure"] == "certificate"
+    assert event.details["liability_undetermined"] == [party.label for party in case.parties]
+    shown = (
+        app.test_client()
+        .get(f"/api/v1/cases/{case_id}", headers=as_user(app, centre.mediator))
+        .get_json()
+    )
+    assert shown["liability"]["pending"] == [party.label for party in case.parties]
+
+
+def test_a_certificate_determines_no_liability(app: Flask, centre: Centre) -> None:
+    data, _truth = make_report("certificate", seed=1)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    parties = [dict(party) for party in reload_case(case_id).report.fields["parties"]]
+    parties[0]["liability"] = "main"
+
+    response = confirm(app, centre.police, case_id, {"parties": parties})
+
+    assert response.status_code == 422
+    assert "parties[0].liability" in response.get_json()["error"]["message"]
+    assert reload_case(case_id).status == CaseStatus.DRAFT
+
+
+def test_a_party_whose_identity_is_unknown_can_be_confirmed(app: Flask, centre: Centre) -> None:
+    data, truth = make_report("hit_and_run", seed=0)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    fields = reload_case(case_id).report.fields
+    unknown = next(i for i, party in enumerate(fields["parties"]) if party["name"] is None)
+
+    response = confirm(app, centre.police, case_id)
+
+    assert response.status_code == 200, response.get_json()
+    case = reload_case(case_id)
+    assert case.status == CaseStatus.REPORTED
+    assert case.parties[unknown].name is None
+    assert case.parties[unknown].id_number is None
+    assert [party.label for party in case.parties] == ["甲方", "乙方"]  # distinct, in order
+    assert [party.liability for party in case.parties] == [
+        party["liability"] for party in truth["parties"]
+    ]
+
+
+def test_commercial_limits_in_yuan_digits_reach_the_policy(app: Flask, centre: Centre) -> None:
+    data, truth = make_report("hit_and_run", seed=1)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    insured = next(i for i, p in enumerate(truth["parties"]) if p.get("commercial_limit"))
+    assert reload_case(case_id).report.fields["parties"][insured]["commercial_limit"] == "500000"
+    parties = [dict(party) for party in reload_case(case_id).report.fields["parties"]]
+
+    assert confirm(app, centre.police, case_id, {"parties": parties}).status_code == 200
+
+    case = reload_case(case_id)
+    (policy,) = [
+        policy
+        for vehicle in case.vehicles
+        for policy in vehicle.policies
+        if policy.kind == PolicyKind.COMMERCIAL
+    ]
+    assert policy.limit == Decimal("500000.00")
+    assert case.report.fields["parties"][insured]["commercial_limit"] == "500000"
+    corrected = [e for e in audit.recent_events(case_id=case_id) if e.action == "report.corrected"]
+    assert corrected == []  # the same amount, however written, is no correction
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("100万元", "1000000"), ("1,000,000.00", "1000000"), ("250000.50", "250000.50")],
+)
+def test_a_typed_commercial_limit_is_written_as_yuan_digits(typed: str, stored: str) -> None:
+    from app.services.intake import validate_fields
+
+    fields = validate_fields({"parties": [{"name": "张三", "commercial_limit": typed}]})
+
+    assert fields["parties"][0]["commercial_limit"] == stored
+
+
+def test_no_compulsory_insurance_is_kept_with_the_party(
+    app: Flask, centre: Centre, client: FlaskClient
+) -> None:
+    data, _truth = make_report("general_table", seed=19)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    parties = [dict(party) for party in reload_case(case_id).report.fields["parties"]]
+    both = dict(parties[0], ctpi_uninsured=True)
+    refused = confirm(app, centre.police, case_id, {"parties": [both, *parties[1:]]})
+    assert refused.status_code == 422
+    assert "parties[0].ctpi_uninsured" in refused.get_json()["error"]["message"]
+    parties[0].update(ctpi_insurer=None, ctpi_policy_no=None, ctpi_uninsured=True)
+
+    assert confirm(app, centre.police, case_id, {"parties": parties}).status_code == 200
+
+    case = reload_case(case_id)
+    assert case.report.fields["parties"][0]["ctpi_uninsured"] is True
+    vehicle = next(v for v in case.vehicles if v.driver_party_id == case.parties[0].id)
+    assert all(policy.kind != PolicyKind.CTPI for policy in vehicle.policies)
+    factories.login(client, centre.police)
+    assert "未投保交强险" in client.get(f"/cases/{case_id}").get_data(as_text=True)
+
+
+def test_portal_save_keeps_what_the_parser_read_beyond_the_form(
+    app: Flask, centre: Centre, client: FlaskClient
+) -> None:
+    data, _truth = make_report("general_table", seed=20)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    case = reload_case(case_id)
+    fields = json.loads(json.dumps(case.report.fields))
+    fields["parties"][0]["birth_date"] = "1985-03-15"
+    case.report.fields = fields
+    session.commit()
+    factories.login(client, centre.police)
+    form = form_values(client.get(f"/police/cases/{case_id}/review").get_data(as_text=True))
+    form["parties-1-ctpi_uninsured"] = "y"
+    form["parties-1-ctpi_insurer"] = ""
+    form["parties-1-ctpi_policy_no"] = ""
+    form["action"] = "save"
+
+    response = client.post(f"/police/cases/{case_id}/review", data=form)
+
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    saved = reload_case(case_id).report.fields["parties"]
+    assert saved[0]["birth_date"] == "1985-03-15"
+    assert saved[1]["ctpi_uninsured"] is True
+    page = client.get(f"/police/cases/{case_id}/review").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*name="parties-1-ctpi_uninsured"', page)
+
+
+OCR_WARNINGS = [
+    {"field": field, "code": code, "message": message}
+    for field, code, message in (
+        ("pages", "image_page", "第2页是没有文字层的图片，其内容未读取，请对照原件"),
+        ("parties[1].plate", "plate_pattern", "号牌 晋J1234 不符合号牌编码规则，请核对"),
+        ("parties[0].id_number", "ocr_unsure", "扫描件识别不确定（置信度 0.62），请对照原件填写"),
+        ("issue_date", "date", "日期无法识别，请对照原件填写"),
+        ("parties[0].birth_date", "odd_new_code", "出生日期看不清"),
+    )
+]
+
+
+def scanned(app: Flask, centre: Centre, seed: int) -> int:
+    """A draft whose letter was read from a scan: the reading of a text letter, made to look as
+    an OCR reading does (source, confidence per field, unsure fields left empty, warnings)."""
+    data, _truth = make_report("general_table", seed=seed)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    case = reload_case(case_id)
+    parsed = json.loads(json.dumps(case.report.parsed))
+    parsed["parties"][0]["id_number"] = None
+    parsed["issue_date"] = None
+    parsed["source"] = "ocr"
+    parsed["confidence"] = {"document_no": 0.974, "location": 0.931, "parties[0].name": 0.995}
+    parsed["warnings"] = OCR_WARNINGS
+    case.report.parsed = parsed
+    fields = json.loads(json.dumps(case.report.fields))
+    fields["parties"][0]["id_number"] = None
+    fields["issue_date"] = None
+    case.report.fields = fields
+    session.commit()
+    return case_id
+
+
+def test_review_of_a_scan_shows_the_banner_confidence_and_what_to_check_first(
+    app: Flask, centre: Centre, client: FlaskClient
+) -> None:
+    case_id = scanned(app, centre, seed=22)
+    factories.login(client, centre.police)
+
+    page = client.get(f"/police/cases/{case_id}/review").get_data(as_text=True)
+
+    banner = page.index('data-testid="ocr-banner"')
+    assert "本认定书为扫描件，以下内容由文字识别（OCR）读取，请逐项对照原件核对" in page
+    assert 'role="status" data-testid="ocr-banner"' in page
+    assert "识别 97%" in page
+    assert "识别 93%" in page
+    document_no = re.search(r'<input[^>]*id="document_no"[^>]*>', page).group(0)
+    assert 'aria-describedby="document_no-ocr"' in document_no
+    assert 'id="document_no-ocr"' in page
+    # The fields to check come first, before any field of the form, in the page's order; what
+    # the form does not show comes after.
+    attention = page.index('data-testid="attention"')
+    assert banner < attention < page.index("<fieldset")
+    assert "需要核对的项目（5）" in page
+    items = re.findall(r'data-testid="attention-item" data-path="([^"]+)"', page)
+    assert items == [
+        "issue_date",
+        "parties[0].id_number",
+        "parties[1].plate",
+        "pages",
+        "parties[0].birth_date",
+    ]
+    assert 'href="#parties-0-id_number" data-focus="parties-0-id_number"' in page
+    # An unsure reading left the field empty and says so, tied to the input.
+    id_input = re.search(r'<input[^>]*id="parties-0-id_number"[^>]*>', page).group(0)
+    assert 'value=""' in id_input
+    assert "border-warning" in id_input
+    assert 'aria-describedby="parties-0-id_number-ocr parties-0-id_number-warnings"' in id_input
+    assert 'data-testid="ocr-unsure" data-for="parties[0].id_number"' in page
+    assert "未能识别" in page
+    assert "扫描件识别不确定（置信度 0.62），请对照原件填写" in page
+
+
+def test_review_of_a_scan_in_english_explains_each_warning_code(
+    app: Flask, centre: Centre, client: FlaskClient
+) -> None:
+    case_id = scanned(app, centre, seed=23)
+    factories.login(client, centre.police)
+    client.get("/lang/en")
+
+    page = client.get(f"/police/cases/{case_id}/review").get_data(as_text=True)
+
+    assert "This letter is a scan" in page
+    assert "OCR 97%" in page
+    assert "To check (5)" in page
+    assert "The scan could not be read with certainty here" in page
+    assert "The plate does not follow the plate numbering rules" in page
+    assert "出生日期看不清" in page  # a code not known here: the parser's own words
+    assert "扫描件识别不确定" not in page
+
+
+def test_review_of_a_text_letter_has_no_ocr_banner(
+    app: Flask, centre: Centre, client: FlaskClient
+) -> None:
+    data, _truth = make_report("general_table", seed=24)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    factories.login(client, centre.police)
+
+    page = client.get(f"/police/cases/{case_id}/review").get_data(as_text=True)
+
+    assert 'data-testid="ocr-banner"' not in page
+    assert 'data-testid="ocr-badge"' not in page
 
 
 class FormReader(HTMLParser):

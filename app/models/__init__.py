@@ -11,7 +11,16 @@ from app.models.accounts import (
 )
 from app.models.assessments import Assessment, Claim
 from app.models.audit import AuditEvent, AuditHead
-from app.models.cases import Case, CaseStatus, Party, Policy, PolicyKind, Report, Vehicle
+from app.models.cases import (
+    Case,
+    CaseStatus,
+    LiabilityDecision,
+    Party,
+    Policy,
+    PolicyKind,
+    Report,
+    Vehicle,
+)
 from app.models.deadlines import Deadline, DeadlineStatus
 from app.models.documents import Document
 from app.models.jobs import Job, JobStatus
@@ -54,6 +63,7 @@ __all__ = [
     "Document",
     "Job",
     "JobStatus",
+    "LiabilityDecision",
     "LoginAttempt",
     "LoginSession",
     "OrgKind",

@@ -1,4 +1,5 @@
-"""The case aggregate: a case with its parties, vehicles and insurance policies."""
+"""The case aggregate: a case with its parties, vehicles and insurance policies, and the liability
+decisions a mediator records when the police letter determined none."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import JSON, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
-from app.models.accounts import _enum
+from app.models.accounts import User, _enum
 
 
 class CaseStatus(enum.StrEnum):
@@ -146,3 +147,22 @@ class Policy(Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
     vehicle: Mapped[Vehicle] = relationship(back_populates="policies")
+
+
+class LiabilityDecision(Base):
+    """Each party's liability as a mediator recorded it, where the police letter determined none
+    (a 道路交通事故证明, or a letter silent on a party). The latest one is on the parties' rows.
+
+    `parties` holds, per party decided, `{"party_id", "label", "liability", "before"}`.
+    """
+
+    __tablename__ = "liability_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    parties: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    basis: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    decided_by: Mapped[User] = relationship()

@@ -29,7 +29,7 @@ from app.models import (
     Role,
     User,
 )
-from app.services import mediation, standards
+from app.services import liability, mediation, standards
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 CLAIM_FIELDS = ("victims", "parties", "options", "standards_year", "standards")
@@ -233,6 +233,7 @@ def file_claims(
         )
     if case.status not in FILING_STATES:
         raise InvalidTransition(_("Claims can be filed once the police have confirmed the case."))
+    liability.require_decided(case)  # a certificate's case waits for the mediator's decision
     claims = _check_claims_shape(data)
     _assess(build_input(case, claims), standards.current_catalog())  # problems answer now
     claim = Claim(

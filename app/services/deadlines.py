@@ -13,9 +13,9 @@ from sqlalchemy import and_, or_, select
 from app import access, audit
 from app.db import session, utcnow
 from app.i18n import local_time
-from app.labels import N_
+from app.labels import N_, WAITING_STEPS
 from app.models import Case, Deadline, DeadlineStatus, Organization, Role, User
-from app.services import notifications
+from app.services import liability, notifications
 
 OPEN_STATES = (DeadlineStatus.OPEN, DeadlineStatus.DUE, DeadlineStatus.OVERDUE)
 # A running timer this close to its end is `due`, and its owner is told (once).
@@ -183,14 +183,36 @@ def deadline_details(deadlines: list[Deadline]) -> dict[str, dict[int, Any]]:
     return {"cases": {case.id: case for case in cases}, "owners": {org.id: org for org in orgs}}
 
 
+def waiting_steps(case: Case) -> list[dict[str, Any]]:
+    """Steps without a legal timer that hold the case up, each with the organisation that must
+    take it: deciding the liability a police letter left open (app/services/liability.py)."""
+    steps = []
+    if liability.awaits_decision(case):
+        committee = (
+            session.get(Organization, case.mediation_committee_id)
+            if case.mediation_committee_id
+            else None
+        )
+        steps.append(
+            {
+                "kind": "liability_decision",
+                "label": WAITING_STEPS["liability_decision"],
+                "owner": committee,
+            }
+        )
+    return steps
+
+
 def case_clock(case: Case) -> dict[str, Any]:
-    """Who has the ball: the soonest running timer of the case, its owner and kind, and the
-    case's whole ledger (running first)."""
+    """Who has the ball: the steps that wait on someone with no timer (they come first: nothing
+    else can happen before them), the soonest running timer of the case, its owner and kind,
+    and the case's whole ledger (running first)."""
     items = case_deadlines(case)
     running = [deadline for deadline in items if deadline.status in OPEN_STATES]
     owners = deadline_details(items)["owners"]
     ball = running[0] if running else None
     return {
+        "waiting": waiting_steps(case),
         "ball": ball,
         "holder": owners.get(ball.owner_org_id) if ball else None,
         "kind": ball.kind if ball else None,

@@ -37,13 +37,15 @@ from app.models import (
     User,
     Vehicle,
 )
-from app.services import documents, notifications
+from app.services import documents, liability, notifications
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PARSE_TIMEOUT_SECONDS = 60.0
-PARSE_MEMORY_MB = 1024
-LIABILITIES = ("full", "main", "equal", "minor", "none")
-PROCEDURES = ("general", "simple")
+PARSE_MEMORY_MB = 1024  # a scan is given more for OCR by the parser itself (ocr.MEMORY_MB)
+LIABILITIES = liability.LIABILITIES
+# 道路交通事故认定书 by the general or the simple procedure, or a 道路交通事故证明 (a certificate:
+# it determines no liability, which the mediator then decides, see app/services/liability.py).
+PROCEDURES = ("general", "simple", liability.CERTIFICATE)
 PARTY_LABELS = ("甲方", "乙方", "丙方", "丁方", "戊方", "己方")
 TOP_FIELDS = (
     "document_no",
@@ -56,8 +58,9 @@ TOP_FIELDS = (
     "facts",
     "cause",
 )
-# The INTERFACES.md §2 party fields, plus what the parser adds that a person reviews.
-PARTY_FIELDS = (*reports.PARTY_FIELDS, "age", "address")
+# The INTERFACES.md §2 party fields, plus what the parser adds that a person reviews. Other
+# fields the parser adds (birth date, owner…) are kept as read.
+PARTY_FIELDS = (*reports.PARTY_FIELDS, "age", "address", "ctpi_uninsured")
 _TEXT_LIMITS = {"facts": 20000, "cause": 20000, "location": 300, "address": 300}
 _ID_NUMBER = re.compile(r"^(\d{17}[\dX]|\d{15})$")
 _FINISHED = (CaseStatus.CLOSED, CaseStatus.WITHDRAWN)
@@ -132,7 +135,12 @@ def read_report(report_id: int, progress: jobs.Progress) -> None:
     progress(20, N_("Reading the report"))
     try:
         parsed = reports.parse_isolated(
-            data, timeout=PARSE_TIMEOUT_SECONDS, memory_mb=PARSE_MEMORY_MB
+            data,
+            timeout=PARSE_TIMEOUT_SECONDS,
+            memory_mb=PARSE_MEMORY_MB,
+            progress=lambda done, total: progress(
+                20 + 70 * done // max(total, 1), N_("Reading the scan (OCR), page by page")
+            ),
         )
     except reports.ReportError as exc:
         raise jobs.PermanentJobError(report_error_message(exc.code), code=exc.code) from exc
@@ -141,6 +149,8 @@ def read_report(report_id: int, progress: jobs.Progress) -> None:
     report.parser_version = reports.PARSER_VERSION
     if report.fields is None:  # the officer may have typed fields while waiting
         report.fields = _clean_fields(copy.deepcopy(parsed))
+        for index, party in enumerate(report.fields.get("parties") or []):
+            party["label"] = party.get("label") or default_label(index)
     apply_fields(report.case, report.fields)
     # The page images come from a job of their own, after the readings people wait for.
     jobs.schedule(
@@ -170,11 +180,20 @@ def record_page_sizes(document: Document, sizes: list[list[float]]) -> None:
 # -- fields -------------------------------------------------------------------------------
 
 
+# What the parser says about its reading rather than about the accident: kept in `parsed` only.
+READING_NOTES = ("provenance", "warnings", "source", "confidence")
+
+
 def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """Only the fields a person reviews (§2 without provenance and warnings)."""
-    fields.pop("provenance", None)
-    fields.pop("warnings", None)
+    """Only the fields a person reviews (§2 without provenance, warnings, source, confidence)."""
+    for name in READING_NOTES:
+        fields.pop(name, None)
     return fields
+
+
+def default_label(index: int) -> str:
+    """The label of the party at `index` when the letter gives none: 甲方, 乙方…"""
+    return PARTY_LABELS[index] if index < len(PARTY_LABELS) else f"第{index + 1}方"
 
 
 def _text(value: Any, path: str, limit: int = 200) -> str | None:
@@ -222,18 +241,45 @@ def _issue_date(value: Any) -> str | None:
         ) from exc
 
 
+def _yuan(value: str, path: str) -> str:
+    """An amount in yuan as INTERFACES.md §2 writes it: digits, with fen only if there are any
+    (1000000, 1,000,000.00, 100万 and 100万元 → 1000000)."""
+    text = value.replace(",", "").replace("，", "").replace(" ", "").removesuffix("元")
+    factor = Decimal(1)
+    if text.endswith("万"):
+        text, factor = text.removesuffix("万"), Decimal(10000)
+    try:
+        amount = Decimal(text) * factor
+    except InvalidOperation as exc:
+        raise ValidationFailed(
+            _("%(field)s must be an amount in yuan.", field=path), field=path
+        ) from exc
+    if not amount.is_finite() or amount < 0:
+        raise ValidationFailed(_("%(field)s must be an amount in yuan.", field=path), field=path)
+    amount = amount.quantize(Decimal("0.01"))
+    return f"{amount:.0f}" if amount == amount.to_integral_value() else f"{amount}"
+
+
+def _flag(value: Any, path: str) -> bool | None:
+    """A yes/no field: True, or None for no (as the parser writes it)."""
+    if value in (None, False, "", 0, "0", "false", "no"):
+        return None
+    if value in (True, 1, "1", "true", "yes", "y", "on"):
+        return True
+    raise ValidationFailed(_("%(field)s must be true or false.", field=path), field=path)
+
+
 def _party(raw: Any, index: int) -> dict[str, Any]:
     path = f"parties[{index}]"
     if not isinstance(raw, dict):
         raise ValidationFailed(_("%(field)s must be an object.", field=path), field=path)
-    party: dict[str, Any] = {}
+    # What the parser read beyond the reviewed fields (birth date, owner…) stays as it was.
+    party: dict[str, Any] = {name: value for name, value in raw.items() if name not in PARTY_FIELDS}
     for name in PARTY_FIELDS:
-        if name == "age":
+        if name in ("age", "ctpi_uninsured"):
             continue
         party[name] = _text(raw.get(name), f"{path}.{name}", _TEXT_LIMITS.get(name, 200))
-    party["label"] = party["label"] or (
-        PARTY_LABELS[index] if index < len(PARTY_LABELS) else f"第{index + 1}方"
-    )
+    party["label"] = party["label"] or default_label(index)
     party["plate"] = normalize_plate(party["plate"])
     if party["gender"] not in (None, "男", "女"):
         raise ValidationFailed(
@@ -258,19 +304,17 @@ def _party(raw: Any, index: int) -> dict[str, Any]:
             field=f"{path}.liability",
         )
     if party["commercial_limit"] is not None:
-        try:
-            limit = Decimal(party["commercial_limit"].replace(",", ""))
-        except InvalidOperation as exc:
-            raise ValidationFailed(
-                _("%(field)s must be an amount in yuan.", field=f"{path}.commercial_limit"),
-                field=f"{path}.commercial_limit",
-            ) from exc
-        if limit < 0:
-            raise ValidationFailed(
-                _("%(field)s must be an amount in yuan.", field=f"{path}.commercial_limit"),
-                field=f"{path}.commercial_limit",
-            )
-        party["commercial_limit"] = f"{limit.quantize(Decimal('0.01'))}"
+        party["commercial_limit"] = _yuan(party["commercial_limit"], f"{path}.commercial_limit")
+    party["ctpi_uninsured"] = _flag(raw.get("ctpi_uninsured"), f"{path}.ctpi_uninsured")
+    if party["ctpi_uninsured"] and party["ctpi_insurer"]:
+        raise ValidationFailed(
+            _(
+                "%(field)s: a vehicle without compulsory insurance has no compulsory insurer; "
+                "clear one of the two.",
+                field=f"{path}.ctpi_uninsured",
+            ),
+            field=f"{path}.ctpi_uninsured",
+        )
     age = raw.get("age")
     if age in (None, ""):
         party["age"] = None
@@ -296,15 +340,30 @@ def validate_fields(raw: Any) -> dict[str, Any]:
     for name in TOP_FIELDS:
         fields[name] = _text(raw.get(name), name, _TEXT_LIMITS.get(name, 200))
     if fields["procedure"] not in (None, *PROCEDURES):
-        raise ValidationFailed(_("procedure must be general or simple."), field="procedure")
+        raise ValidationFailed(
+            _("procedure must be general, simple or certificate."), field="procedure"
+        )
     fields["accident_time"] = _accident_time(raw.get("accident_time"))
     fields["issue_date"] = _issue_date(raw.get("issue_date"))
     parties = raw.get("parties") or []
     if not isinstance(parties, list) or len(parties) > 10:
         raise ValidationFailed(_("parties must be a list of at most 10 parties."), field="parties")
     fields["parties"] = [_party(party, index) for index, party in enumerate(parties)]
+    if fields["procedure"] == liability.CERTIFICATE:
+        for index, party in enumerate(fields["parties"]):
+            if party["liability"] is not None:
+                path = f"parties[{index}].liability"
+                raise ValidationFailed(
+                    _(
+                        "%(field)s: a road-traffic accident certificate determines no liability; "
+                        "leave it empty (the mediator decides it), or choose the procedure the "
+                        "letter names.",
+                        field=path,
+                    ),
+                    field=path,
+                )
     for name, value in raw.items():  # keep what the parser added beyond the reviewed fields
-        if name not in fields and name not in ("provenance", "warnings"):
+        if name not in fields and name not in READING_NOTES:
             fields[name] = value
     return fields
 
@@ -372,7 +431,7 @@ def apply_fields(case: Case, fields: dict[str, Any]) -> None:
     for index, data in enumerate(fields.get("parties") or []):
         party = Party(
             position=index,
-            label=data.get("label") or PARTY_LABELS[0],
+            label=data.get("label") or default_label(index),
             name=data.get("name"),
             gender=data.get("gender"),
             id_number=data.get("id_number"),
@@ -416,7 +475,7 @@ def apply_fields(case: Case, fields: dict[str, Any]) -> None:
                     kind=PolicyKind.COMMERCIAL,
                     insurer_name=data["commercial_insurer"],
                     insurer_org_id=org.id if org else None,
-                    limit=Decimal(limit) if limit else None,
+                    limit=Decimal(limit).quantize(Decimal("0.01")) if limit else None,
                 )
             )
         case.vehicles.append(vehicle)
@@ -531,6 +590,9 @@ def confirm_report(
     _assign_mediation(case)
     session.flush()
     notifications.notify_new_case(case)
+    undetermined = [party.label for party in liability.pending_parties(case)]
+    if undetermined:  # claims wait for the mediator's decision (app/services/liability.py)
+        liability.notify_mediators(case)
     audit.record(
         "case.confirmed",
         actor=actor,
@@ -539,6 +601,8 @@ def confirm_report(
             "status": [CaseStatus.DRAFT.value, CaseStatus.REPORTED.value],
             "unmatched_insurers": unmatched_insurers(case),
             "mediation_committee_id": case.mediation_committee_id,
+            "procedure": current.get("procedure"),
+            "liability_undetermined": undetermined,
         },
     )
     return case

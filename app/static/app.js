@@ -1,4 +1,5 @@
-// Daojiao portal behaviour: job progress, source highlights, ID reveal, confirmations.
+// Daojiao portal behaviour: job progress, source highlights, fields to check, ID reveal,
+// confirmations.
 // Served from the app itself (CSP: script-src 'self'); no inline scripts anywhere.
 (function () {
   "use strict";
@@ -57,6 +58,18 @@
         'textarea[data-field="' + rect.getAttribute("data-field") + '"], ' +
         'select[data-field="' + rect.getAttribute("data-field") + '"]');
       if (input) { input.focus(); }
+    });
+  });
+
+  // The review's list of fields to check: a link takes the reader into its field (and so, by the
+  // focus handler above, to where the value was read on the page).
+  document.querySelectorAll("[data-focus]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var target = document.getElementById(link.getAttribute("data-focus"));
+      if (!target) { return; }
+      event.preventDefault();
+      target.scrollIntoView({ block: "center" });
+      target.focus();
     });
   });
 
