@@ -288,6 +288,8 @@ def test_an_isolated_scan_reports_progress_and_gets_the_time_and_memory_it_asks_
     )
     assert calls == [(1, 2), (2, 2)]
     assert texts == [[TITLE], []]
+    # Without a max_timeout the child cannot extend its time: a full page takes seconds to read
+    # even when this process has OCR's libraries loaded already (the tiny page above may not).
     with pytest.raises(ReportError) as caught:
-        run_isolated(read_texts, data, timeout=0.5, memory_mb=3072)
+        run_isolated(read_texts, prose_scan()[0], timeout=0.5, memory_mb=3072)
     assert caught.value.code == "timeout"
