@@ -95,6 +95,13 @@ def read_scan(data: bytes, progress: Progress | None = None) -> list[Page]:
     import pypdfium2
 
     try:
+        import cv2  # noqa: F401 - OpenCV loads system libraries that a bare machine may lack
+    except ImportError as exc:
+        raise ReportError(
+            "no_text_layer", f"the scan cannot be read: OCR is not available here ({exc})"[:200]
+        ) from exc
+
+    try:
         document = pypdfium2.PdfDocument(data)
     except pypdfium2.PdfiumError as exc:
         raise ReportError("damaged", f"cannot open the scan: {exc}"[:200]) from exc
