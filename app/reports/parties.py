@@ -243,9 +243,6 @@ def _mode(draft: Draft, span: Span) -> None:
     rest_at = found.end()
     if verb in ("乘坐", "搭乘"):
         draft.set("traffic_mode", "乘坐", span.match_span(found))
-        plate = re.compile(PLATE).match(text, rest_at)
-        if plate:
-            draft.set("ride_plate", values.normalize_plate(plate.group(0)), None)
         return
     read_vehicle(draft, span[rest_at:], span.match_span(found))
 
@@ -386,7 +383,6 @@ PARTY_LABELS = {
     "事故责任": "liability",
     "责任认定": "liability",
 }
-HEADER_WORDS = ("项目", "当事人", "")
 
 
 def cell_key(cell: Cell | None) -> str:
