@@ -1,8 +1,10 @@
 """Properties of the allocation that hold for every valid case (DOMAIN.md §3, INTERFACES.md §3).
 
-Random cases: 1–4 victims (drivers, occupants, pedestrians and riders), 1–3 vehicles insured or
-not, with commercial limits small and large, optional pedestrian and non-motor parties, liability
-grades or explicit ratios, random outcomes, grades, items and amounts, both rule periods.
+Random cases: 1–4 victims (drivers, occupants, pedestrians and riders), 1–3 vehicles insured,
+uninsured or fled, drunk or not, with commercial limits small and large (some excluding items or
+covering indirect losses) and seat covers, optional pedestrian and non-motor parties, liability
+grades or explicit ratios, reductions, random outcomes, grades, items and amounts, both rule
+periods, every rounding option.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ LIMITS = (
         {"death_disability": "11000", "medical": "1000", "property": "100"},
     ),
 )
+MISCONDUCT = (None, None, "drunk", "unlicensed")
 AMOUNT_ITEMS = (
     "medical",
     "future_medical",
@@ -75,11 +78,12 @@ def items(draw: st.DrawFn, outcome: str) -> dict[str, Any]:
             }
         else:
             chosen[code] = {"amount": draw(money())}
-    if draw(st.booleans()):
-        chosen["property"] = [
-            {"description": "维修", "amount": a}
-            for a in draw(st.lists(money(10_000), min_size=1, max_size=2))
-        ]
+    for code in ("property", "indirect_property"):
+        if draw(st.booleans()):
+            chosen[code] = [
+                {"description": "维修", "amount": a}
+                for a in draw(st.lists(money(10_000), min_size=1, max_size=2))
+            ]
     if draw(st.booleans()):
         basis = draw(st.sampled_from(["daily", "annual", "industry"]))
         rate = {
@@ -129,14 +133,26 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
             "kind": "vehicle",
             "liability": draw(st.sampled_from(GRADES)),
         }
-        insurance = draw(st.sampled_from(["insured", "uninsured", "none"]))
-        if insurance != "none":
+        insurance = draw(st.sampled_from(["insured", "uninsured", "fled"]))
+        if insurance == "fled":
+            vehicle["hit_and_run"] = True
+        else:
             vehicle["ctpi"] = {"insurer": "某保险", "insured": insurance == "insured"}
+        vehicle["misconduct"] = draw(st.sampled_from(MISCONDUCT))
         if draw(st.booleans()):
             limit = draw(
                 st.one_of(st.sampled_from(["0.01", "1", "500", "1000000"]), money(100_000))
             )
-            vehicle["commercial"] = {"insurer": "某保险", "limit": limit}
+            vehicle["commercial"] = {
+                "insurer": "某保险",
+                "limit": limit,
+                "excluded_items": draw(
+                    st.lists(st.sampled_from(["mental_distress", "appraisal_fee"]), unique=True)
+                ),
+                "covers_indirect": draw(st.booleans()),
+            }
+        if draw(st.booleans()):
+            vehicle["seat_cover"] = {"insurer": "某保险", "limit_per_seat": draw(money(50_000))}
         vehicles.append(vehicle)
     walkers: list[dict[str, Any]] = []
     victims: list[dict[str, Any]] = []
@@ -171,6 +187,13 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
         )
         if outcome == "disability":
             person["disability_grades"] = draw(st.lists(st.integers(1, 10), min_size=1, max_size=3))
+        person["ctpi_mental_distress_first"] = draw(st.booleans())
+        if draw(st.booleans()):
+            person["reduction"] = {
+                "kind": draw(st.sampled_from(["gratuitous_ride", "victim_fault"])),
+                "ratio": str(Decimal(draw(st.integers(0, 99))) / 100),
+                "reason": "理由",
+            }
         victims.append(person)
     if draw(st.booleans()):  # a party who is not hurt
         walkers.append(
@@ -205,9 +228,10 @@ def ctpi_limit(data: dict[str, Any], party: dict[str, Any], bucket: str) -> Deci
     accident = date.fromisoformat(data["accident_date"])
     start, fault, no_fault = next(row for row in LIMITS if accident >= row[0])
     assert accident >= start
-    ratio = party.get("ratio")
-    faultless = Decimal(ratio) == 0 if ratio is not None else party["liability"] == "none"
-    return Decimal((no_fault if faultless else fault)[bucket])
+    if bucket == "property" and party.get("misconduct"):
+        return Decimal(0)  # 交强险条例 art. 22
+    # The police finding decides, never a ratio (DOMAIN.md §3.2).
+    return Decimal((no_fault if party["liability"] == "none" else fault)[bucket])
 
 
 def by_key(result: dict[str, Any]) -> dict[tuple[str, str, str | None], Decimal]:
@@ -266,14 +290,14 @@ def test_no_ctpi_bucket_beyond_its_limit_or_the_victims_loss(data: dict[str, Any
     for payment in result["payments"]:
         bucket = payment.get("bucket")
         if bucket is None:
-            assert payment["payer"].split(":")[0] in ("commercial", "party", "self")
+            assert payment["payer"].split(":")[0] in ("commercial", "seat", "party", "self")
             continue
         kind, _, vid = payment["payer"].partition(":")
         assert kind in ("ctpi", "party")
-        if kind == "ctpi":  # an insurer pays only for an insured vehicle
-            assert vehicles[vid]["ctpi"]["insured"] is True
-        else:  # the owner pays 交强险's part only for an uninsured vehicle
-            assert vehicles[vid].get("ctpi", {}).get("insured") is not True
+        ctpi = vehicles[vid].get("ctpi")  # a vehicle that fled has none
+        insured = ctpi is not None and ctpi.get("insured", True) is True
+        # an insurer pays only for an insured vehicle, the owner 交强险's part only without one
+        assert insured is (kind == "ctpi")
         per_vehicle[(vid, bucket)] += Decimal(payment["amount"])
         per_victim[(payment["victim"], bucket)] += Decimal(payment["amount"])
     for (vid, bucket), total in per_vehicle.items():
@@ -294,6 +318,75 @@ def test_no_commercial_insurer_beyond_its_limit(data: dict[str, Any]) -> None:
         kind, _, vid = payer.partition(":")
         if kind == "commercial":
             assert Decimal(total) <= limits[vid], payer
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_every_payment_names_the_items_it_pays_and_every_item_is_paid(
+    data: dict[str, Any],
+) -> None:
+    result = assess(data)
+    per_item: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for payment in result["payments"]:
+        rows = [(r["code"], Decimal(r["amount"])) for r in payment["items"]]
+        assert all(value > 0 for _, value in rows), payment
+        assert sum(value for _, value in rows) == Decimal(payment["amount"]), payment
+        for code, value in rows:
+            per_item[(payment["victim"], code)] += value
+    expected = {
+        (v["id"], i["code"]): Decimal(i["amount"])
+        for v in result["victims"]
+        for i in v["items"]
+        if Decimal(i["amount"]) > 0
+    }
+    assert dict(per_item) == expected
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_covers_pay_only_what_their_policy_covers(data: dict[str, Any]) -> None:
+    result = assess(data)
+    parties = {p["id"]: p for p in data["parties"]}
+    occupants = {o: p["id"] for p in data["parties"] for o in p.get("occupants", [])}
+    drivers = {v["id"]: v.get("party") for v in data["victims"]}
+    for payment in result["payments"]:
+        kind, _, vid = payment["payer"].partition(":")
+        party = parties.get(vid, {})
+        codes = {r["code"] for r in payment["items"]}
+        if kind == "commercial":
+            assert not party.get("misconduct")
+            assert occupants.get(payment["victim"]) != vid
+            assert drivers[payment["victim"]] != vid
+            assert not codes & set(party["commercial"]["excluded_items"])
+            if not party["commercial"]["covers_indirect"]:
+                assert "indirect_property" not in codes
+        if kind == "seat":
+            assert occupants.get(payment["victim"]) == vid
+            assert not party.get("misconduct")
+            assert Decimal(payment["amount"]) <= Decimal(party["seat_cover"]["limit_per_seat"])
+            assert not codes & {"property", "indirect_property", "appraisal_fee"}
+        if kind == "ctpi":
+            assert not codes & {"indirect_property", "appraisal_fee"}
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_recoveries_and_advances_stay_within_what_was_paid_and_owed(data: dict[str, Any]) -> None:
+    result = assess(data)
+    for recovery in result["recoveries"]:
+        assert recovery["amount"] == result["totals"][recovery["payer"]]
+        assert parties_flag(data, recovery["from"], "misconduct")
+    owed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for payment in result["payments"]:
+        owed[(payment["victim"], payment["payer"])] += Decimal(payment["amount"])
+    for advance in result["advances"]:
+        amount = Decimal(advance["amount"])
+        assert 0 < amount <= owed[(advance["victim"], advance["recover_from"])]
+        assert {i["code"] for i in advance["items"]} <= {"medical", "funeral"}
+
+
+def parties_flag(data: dict[str, Any], payer: str, flag: str) -> Any:
+    return next(p for p in data["parties"] if p["id"] == payer.partition(":")[2]).get(flag)
 
 
 @PROPERTY_SETTINGS
@@ -331,8 +424,9 @@ def test_largest_remainder_can_cost_a_victim_a_fen_when_a_loss_grows() -> None:
     data: dict[str, Any] = {
         "accident_date": "2023-11-05",
         "victims": [
-            {"id": "v1", "party": "P1", "items": {"medical": {"amount": "0.09"}}},
+            {"id": "v1", "party": "P1", "items": {"medical": {"amount": "2.82"}}},
             {"id": "v2", "items": {"medical": {"amount": "1000000"}}},
+            {"id": "v3", "party": "P2", "items": {"medical": {"amount": "1000000"}}},
         ],
         "parties": [
             {"id": "A", "kind": "vehicle", "liability": "main", "ratio": "0.05", "ctpi": {}},
@@ -346,18 +440,18 @@ def test_largest_remainder_can_cost_a_victim_a_fen_when_a_loss_grows() -> None:
                 "occupants": ["v2"],
             },
             {"id": "P1", "kind": "pedestrian", "liability": "main", "ratio": "0.9"},
+            {"id": "P2", "kind": "pedestrian", "liability": "none", "ratio": "0"},
         ],
     }
-    # 0.09 among limits 18000 : 18000 : 1800 (C bore no fault) → 4.29, 4.29, 0.43 fen → the
-    # spare fen to C, which pays it (C's limit covers v1 alone: v2 is C's occupant); A's and
-    # B's limits are nearly all v2's. The 8 fen left, 90 : 5 : 5 → self 7 fen. From others: 2.
+    # Every limit is exhausted by v2 and v3. v1 claims 2.82 × 1800/37800 ≈ 0.13 from C, whose
+    # no-fault limit 1800 is shared with v3's ~47619 (art. 19): v1's exact share 0.0053 yuan
+    # rounds to one fen by largest remainder. A fen more of loss moves that spare fen to v3,
+    # and 90 % of the extra loss is v1's own: v1 receives 0.33 from others, then 0.32.
     before = assess(data)
-    assert from_others(before, "v1") == Decimal("0.02")
-    # 0.10 → 4.76, 4.76, 0.48 fen: the two spare fen to A and B, none to C, and their limits
-    # give v1 nothing of it; all 10 fen left, 90 : 5 : 5 → self 9. From others: 1 fen.
-    data["victims"][0]["items"]["medical"]["amount"] = "0.10"
+    assert from_others(before, "v1") == Decimal("0.33")
+    data["victims"][0]["items"]["medical"]["amount"] = "2.83"
     after = assess(data)
-    assert from_others(after, "v1") == Decimal("0.01")
+    assert from_others(after, "v1") == Decimal("0.32")
     assert from_others(before, "v1") - from_others(after, "v1") <= rounding_slack(data)
 
 
@@ -368,12 +462,14 @@ def test_a_larger_item_never_lowers_what_the_victim_receives(
 ) -> None:
     before = assess(data)
     index = more.draw(st.integers(0, len(data["victims"]) - 1), label="victim")
-    code = more.draw(st.sampled_from((*AMOUNT_ITEMS, "property")), label="item")
+    code = more.draw(
+        st.sampled_from((*AMOUNT_ITEMS, "property", "indirect_property")), label="item"
+    )
     delta = more.draw(st.one_of(st.integers(1, 3), st.integers(1, 200_000_00)), label="fen")
     larger = copy.deepcopy(data)
     victim = larger["victims"][index]
     current = victim["items"].get(code)
-    if code == "property":
+    if code in ("property", "indirect_property"):
         victim["items"][code] = [*(current or []), {"amount": yuan(delta)}]
     elif current is None:
         victim["items"][code] = {"amount": yuan(delta)}

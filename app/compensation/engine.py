@@ -7,7 +7,7 @@ from typing import Any
 
 from app.compensation.allocation import Loss, allocate, payer_order
 from app.compensation.catalog import Catalog, packaged_catalog
-from app.compensation.inputs import read_request
+from app.compensation.inputs import Victim, read_request
 from app.compensation.items import compute_items
 from app.compensation.money import plain
 from app.compensation.rules import select_rules
@@ -19,7 +19,8 @@ def assess(
     """The assessment of `data`, or `InvalidInput` naming the JSON path of the first problem."""
     request = read_request(data, default_jurisdiction=default_jurisdiction)
     rules = select_rules(request, catalog or packaged_catalog())
-    losses = [Loss(victim, compute_items(victim, rules)) for victim in request.victims]
+    warnings: list[dict[str, str]] = list(rules.warnings)
+    losses = [Loss(v, compute_items(v, rules, warnings)) for v in request.victims]
     allocation = allocate(request, rules, losses)
     totals: dict[str, Decimal] = {}
     for payment in allocation.payments:
@@ -42,12 +43,29 @@ def assess(
                     key: plain(share.quantize(Decimal("0.000001")))
                     for key, share in allocation.shares[loss.victim.id].items()
                 },
+                **_reduction(loss.victim),
             }
             for loss in losses
         ],
         "payments": [payment.as_json() for payment in allocation.payments],
+        "recoveries": allocation.recoveries,
+        "advances": allocation.advances,
+        "warnings": warnings,
         "totals": {
             payer: str(totals[payer])
             for payer in sorted(totals, key=lambda p: payer_order(p, party_order))
         },
+    }
+
+
+def _reduction(victim: Victim) -> dict[str, Any]:
+    reduction = victim.reduction
+    if reduction is None:
+        return {}
+    return {
+        "reduction": {
+            "kind": reduction.kind,
+            "ratio": plain(reduction.ratio),
+            "reason": reduction.reason,
+        }
     }

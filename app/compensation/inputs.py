@@ -14,6 +14,13 @@ PARTY_KINDS = ("vehicle", "non_motor", "pedestrian")
 OUTCOMES = ("injury", "disability", "death", "property")
 RESIDENCES = ("urban", "rural")
 SHARE_ROUNDING = ("exact", "ratio_0.1pct", "ratio_1pct")
+# 交强险条例 art. 22; 道交解释 art. 15: 交强险 pays personal injury and recovers it, commercial
+# cover is excluded.
+MISCONDUCT = ("drunk", "drugs", "unlicensed", "intentional")
+# 民法典 art. 1217 (a free ride) and art. 1173 (the victim's own fault).
+REDUCTIONS = ("gratuitous_ride", "victim_fault")
+# A victim's proven higher home standard (人损解释 art. 18) may replace these figures.
+VICTIM_STANDARDS = ("urban_disposable_income", "urban_consumption")
 DEPENDENTS_CAP = ("plain", "coefficient")
 STANDARD_OVERRIDES = (
     "urban_disposable_income",
@@ -53,6 +60,15 @@ class Dependent:
 
 
 @dataclass(frozen=True)
+class Reduction:
+    """A share of the liable side's liability taken off and borne by the victim."""
+
+    kind: str
+    ratio: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
 class Victim:
     path: str
     id: str
@@ -63,6 +79,13 @@ class Victim:
     grades: tuple[int, ...]
     party: str | None
     items: dict[str, Any]
+    birth_date: date | None = None
+    appraised_on: date | None = None
+    mental_distress_first: bool = False
+    reduction: Reduction | None = None
+    rescue_costs: Decimal | None = None
+    standards: dict[str, Decimal] = field(default_factory=dict)
+    standards_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +99,14 @@ class Party:
     ctpi_insurer: str | None = None
     commercial_insurer: str | None = None
     commercial_limit: Decimal | None = None
+    # Item codes the commercial policy does not pay; indirect losses only when it says so.
+    commercial_excluded: tuple[str, ...] = ()
+    commercial_covers_indirect: bool = False
     occupants: tuple[str, ...] = ()
+    hit_and_run: bool = False
+    misconduct: str | None = None
+    seat_insurer: str | None = None
+    seat_limit: Decimal | None = None
 
     @property
     def is_vehicle(self) -> bool:
@@ -93,7 +123,10 @@ class Request:
     dependents_cap: str | None
     victims: tuple[Victim, ...]
     parties: tuple[Party, ...]
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The day the figures are applied (mediation or hearing): selects the standards year.
+    as_of: date | None = None
+    # The version of the national rules and jurisdiction tables to apply (None: the current).
+    law_version: str | None = None
 
 
 def _object(value: Any, path: str) -> dict[str, Any]:
@@ -171,7 +204,22 @@ def _victim(data: Any, path: str) -> Victim:
     _only(
         data,
         path,
-        ("id", "name", "age", "residence", "outcome", "disability_grades", "party", "items"),
+        (
+            "id",
+            "name",
+            "age",
+            "birth_date",
+            "appraised_on",
+            "residence",
+            "outcome",
+            "disability_grades",
+            "party",
+            "items",
+            "ctpi_mental_distress_first",
+            "reduction",
+            "rescue_costs",
+            "standards",
+        ),
     )
     grades = tuple(
         integer(grade, f"{path}.disability_grades[{i}]", 1, 10)
@@ -180,11 +228,22 @@ def _victim(data: Any, path: str) -> Victim:
         )
     )
     outcome = _choice(data.get("outcome", "injury"), f"{path}.outcome", OUTCOMES)
-    if outcome == "disability" and not grades:
-        raise InvalidInput(f"{path}.disability_grades", "伤残案件需要伤残等级，如 [10]")
     if outcome != "disability" and grades:
         raise InvalidInput(f"{path}.outcome", "给出了伤残等级，结果应为 disability")
     age = data.get("age")
+    birth_date = _optional_date(data.get("birth_date"), f"{path}.birth_date")
+    appraised_on = _optional_date(data.get("appraised_on"), f"{path}.appraised_on")
+    if appraised_on is not None and birth_date is None:
+        raise InvalidInput(
+            f"{path}.birth_date", "按定残日计算年龄（人损解释第十二条）需要出生日期 birth_date"
+        )
+    if birth_date is not None and appraised_on is not None and appraised_on < birth_date:
+        raise InvalidInput(f"{path}.appraised_on", "定残日期早于出生日期")
+    first = data.get("ctpi_mental_distress_first", False)
+    if not isinstance(first, bool):
+        raise InvalidInput(f"{path}.ctpi_mental_distress_first", "应为 true 或 false")
+    rescue = data.get("rescue_costs")
+    standards, source = _victim_standards(data.get("standards"), f"{path}.standards")
     return Victim(
         path=path,
         id=_text(data.get("id"), f"{path}.id"),
@@ -195,7 +254,48 @@ def _victim(data: Any, path: str) -> Victim:
         grades=grades,
         party=_text(data.get("party"), f"{path}.party", required=False),
         items=_object(data.get("items", {}), f"{path}.items"),
+        birth_date=birth_date,
+        appraised_on=appraised_on,
+        mental_distress_first=first,
+        reduction=_reduction(data.get("reduction"), f"{path}.reduction"),
+        rescue_costs=None if rescue is None else money(rescue, f"{path}.rescue_costs"),
+        standards=standards,
+        standards_source=source,
     )
+
+
+def _optional_date(value: Any, path: str) -> date | None:
+    return None if value is None else _date(value, path)
+
+
+def _reduction(data: Any, path: str) -> Reduction | None:
+    """好意同乘 (民法典 art. 1217) or the victim's own fault (art. 1173), with its reason."""
+    if data is None:
+        return None
+    data = _object(data, path)
+    _only(data, path, ("kind", "ratio", "reason"))
+    if data.get("ratio") is None:
+        raise InvalidInput(f"{path}.ratio", "需要减轻责任的比例，如 0.2")
+    value = ratio(data["ratio"], f"{path}.ratio")
+    if value == 1:
+        raise InvalidInput(f"{path}.ratio", "减轻比例应小于 1（全部免除不是减轻）")
+    return Reduction(
+        kind=_choice(data.get("kind"), f"{path}.kind", REDUCTIONS),
+        ratio=value,
+        reason=_text(data.get("reason"), f"{path}.reason"),
+    )
+
+
+def _victim_standards(data: Any, path: str) -> tuple[dict[str, Decimal], str | None]:
+    """A higher residence or work-place standard the victim proved (人损解释 art. 18)."""
+    if data is None:
+        return {}, None
+    data = _object(data, path)
+    _only(data, path, (*VICTIM_STANDARDS, "source"))
+    figures = {k: money(v, f"{path}.{k}") for k, v in data.items() if k != "source"}
+    if not figures:
+        raise InvalidInput(path, f"需要至少一个标准数字（{'、'.join(VICTIM_STANDARDS)}）")
+    return figures, _text(data.get("source"), f"{path}.source")
 
 
 def _party(data: Any, path: str) -> Party:
@@ -203,7 +303,20 @@ def _party(data: Any, path: str) -> Party:
     _only(
         data,
         path,
-        ("id", "kind", "plate", "name", "liability", "ratio", "ctpi", "commercial", "occupants"),
+        (
+            "id",
+            "kind",
+            "plate",
+            "name",
+            "liability",
+            "ratio",
+            "ctpi",
+            "commercial",
+            "occupants",
+            "hit_and_run",
+            "misconduct",
+            "seat_cover",
+        ),
     )
     kind = _choice(data.get("kind"), f"{path}.kind", PARTY_KINDS)
     liability = data.get("liability")
@@ -218,11 +331,23 @@ def _party(data: Any, path: str) -> Party:
         "ratio": None if explicit is None else ratio(explicit, f"{path}.ratio"),
     }
     if kind != "vehicle":
-        for key in ("ctpi", "commercial", "occupants"):
+        for key in ("ctpi", "commercial", "occupants", "hit_and_run", "misconduct", "seat_cover"):
             if data.get(key):
-                raise InvalidInput(f"{path}.{key}", "只有机动车一方有保险和乘车人")
+                raise InvalidInput(f"{path}.{key}", "只有机动车一方有保险、乘车人和驾驶情形")
         return Party(**party)
+    hit_and_run = data.get("hit_and_run", False)
+    if not isinstance(hit_and_run, bool):
+        raise InvalidInput(f"{path}.hit_and_run", "应为 true 或 false")
+    party["hit_and_run"] = hit_and_run
+    if data.get("misconduct") is not None:
+        party["misconduct"] = _choice(data["misconduct"], f"{path}.misconduct", MISCONDUCT)
     ctpi = data.get("ctpi")
+    if ctpi is None and not hit_and_run:
+        raise InvalidInput(
+            f"{path}.ctpi",
+            "交强险投保情况不明：请填写交强险保险公司 "
+            '{"insurer": …, "insured": true}，或注明未投保 {"insured": false}',
+        )
     if ctpi is not None:
         ctpi = _object(ctpi, f"{path}.ctpi")
         _only(ctpi, f"{path}.ctpi", ("insurer", "insured", "policy_no"))
@@ -234,12 +359,34 @@ def _party(data: Any, path: str) -> Party:
     commercial = data.get("commercial")
     if commercial is not None:
         commercial = _object(commercial, f"{path}.commercial")
-        _only(commercial, f"{path}.commercial", ("insurer", "limit", "policy_no"))
+        _only(
+            commercial,
+            f"{path}.commercial",
+            ("insurer", "limit", "policy_no", "excluded_items", "covers_indirect"),
+        )
         if commercial.get("limit") is None:
             raise InvalidInput(f"{path}.commercial.limit", "需要商业三者险的责任限额")
         party["commercial_limit"] = money(commercial["limit"], f"{path}.commercial.limit")
         party["commercial_insurer"] = _text(
             commercial.get("insurer"), f"{path}.commercial.insurer", required=False
+        )
+        excluded = _list(commercial.get("excluded_items", []), f"{path}.commercial.excluded_items")
+        party["commercial_excluded"] = tuple(
+            _text(code, f"{path}.commercial.excluded_items[{i}]") for i, code in enumerate(excluded)
+        )
+        covers = commercial.get("covers_indirect", False)
+        if not isinstance(covers, bool):
+            raise InvalidInput(f"{path}.commercial.covers_indirect", "应为 true 或 false")
+        party["commercial_covers_indirect"] = covers
+    seat = data.get("seat_cover")
+    if seat is not None:
+        seat = _object(seat, f"{path}.seat_cover")
+        _only(seat, f"{path}.seat_cover", ("insurer", "limit_per_seat", "policy_no"))
+        if seat.get("limit_per_seat") is None:
+            raise InvalidInput(f"{path}.seat_cover.limit_per_seat", "需要车上人员责任险每座限额")
+        party["seat_limit"] = money(seat["limit_per_seat"], f"{path}.seat_cover.limit_per_seat")
+        party["seat_insurer"] = _text(
+            seat.get("insurer"), f"{path}.seat_cover.insurer", required=False
         )
     occupants = _list(data.get("occupants", []), f"{path}.occupants")
     party["occupants"] = tuple(_text(o, f"{path}.occupants[{i}]") for i, o in enumerate(occupants))
@@ -263,6 +410,8 @@ def read_request(data: Any, *, default_jurisdiction: str = "shanxi") -> Request:
         "",
         (
             "accident_date",
+            "as_of",
+            "law_version",
             "jurisdiction",
             "standards_year",
             "standards",
@@ -300,6 +449,8 @@ def read_request(data: Any, *, default_jurisdiction: str = "shanxi") -> Request:
         else _choice(cap, "options.dependents_cap", DEPENDENTS_CAP),
         victims=tuple(victims),
         parties=tuple(parties),
+        as_of=None if data.get("as_of") is None else _date(data["as_of"], "as_of"),
+        law_version=_text(data.get("law_version"), "law_version", required=False),
     )
 
 

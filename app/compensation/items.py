@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +45,7 @@ class Computed:
     formula: str
     evidence: tuple[str, ...] = ()
     basis: str | None = None
+    warnings: tuple[dict[str, str], ...] = ()
 
 
 def _fields(data: Any, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -183,7 +185,7 @@ def _property(victim: Victim, data: Any, path: str, rules: RuleSet) -> Computed:
 
 
 def disability_coefficient(grades: tuple[int, ...], rules: RuleSet) -> tuple[Decimal, str]:
-    """`Ih + ΣIa`, ΣIa ≤ the cap, total ≤ 100 % (GB 18667-2002 annex B)."""
+    """`Ih + ΣIa`, ΣIa ≤ the cap, total ≤ 100 % (DOMAIN.md §2.2; the jurisdiction's table)."""
     ordered = sorted(grades)
     step = Decimal(rules.rule("disability_grade_step"))
     highest = (11 - ordered[0]) * step
@@ -210,34 +212,95 @@ def _years_text(age: int, rules: RuleSet) -> str:
     return f"{years}年（{rule['minimum_from_age']}岁以上）"
 
 
-def _age(victim: Victim, needed_for: str) -> int:
-    if victim.age is None:
-        raise InvalidInput(f"{victim.path}.age", f"计算{needed_for}需要受害人年龄（周岁）")
-    return victim.age
+def full_years(born: date, on: date) -> int:
+    """Age in full years (周岁) on a day."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _age(victim: Victim, needed_for: str, rules: RuleSet) -> int:
+    """Age at the accident: as given, else from the birth date."""
+    if victim.age is not None:
+        return victim.age
+    if victim.birth_date is not None:
+        return full_years(victim.birth_date, rules.accident_date)
+    raise InvalidInput(f"{victim.path}.age", f"计算{needed_for}需要受害人年龄（周岁）")
+
+
+def _age_at_rating(victim: Victim, rules: RuleSet) -> tuple[int, str]:
+    """人损解释 art. 12: years of 残疾赔偿金 count from the age at 定残 when it is known."""
+    if victim.appraised_on is not None and victim.birth_date is not None:
+        age = full_years(victim.birth_date, victim.appraised_on)
+        return age, f"（定残日 {victim.appraised_on.isoformat()} {age}周岁）"
+    return _age(victim, "残疾赔偿金", rules), ""
+
+
+def _higher(victim: Victim, name: str, local: Decimal) -> Decimal:
+    """A higher standard the victim proved for themselves (人损解释 art. 18), else the local one."""
+    own = victim.standards.get(name)
+    if own is None:
+        return local
+    if own <= local:
+        raise InvalidInput(
+            f"{victim.path}.standards.{name}",
+            f"受害人举证的标准 {plain(own)} 不高于本地标准 {plain(local)}，"
+            "只有更高时才适用（人损解释第十八条）",
+        )
+    return own
+
+
+def _source(victim: Victim, name: str) -> str:
+    if name not in victim.standards:
+        return ""
+    return f"受害人举证的较高标准（{victim.standards_source}，人损解释第十八条）"
+
+
+def _income(victim: Victim, rules: RuleSet, needed_for: str) -> tuple[Decimal, str]:
+    name, local = "urban_disposable_income", rules.income(victim.residence, needed_for)[0]
+    return _higher(victim, name, local), _source(victim, name)
+
+
+def _consumption(victim: Victim, rules: RuleSet, needed_for: str) -> tuple[Decimal, str]:
+    name, local = "urban_consumption", rules.consumption(victim.residence, needed_for)[0]
+    return _higher(victim, name, local), _source(victim, name)
+
+
+def _with_note(formula: str, note: str) -> str:
+    return f"{formula}；{note}" if note else formula
 
 
 def _disability_compensation(
     victim: Victim, data: dict[str, Any], path: str, rules: RuleSet
 ) -> Computed:
     _fields(data, path, ())
-    age = _age(victim, "残疾赔偿金")
-    income, _ = rules.income(victim.residence, "残疾赔偿金")
-    coefficient, expression = disability_coefficient(victim.grades, rules)
+    age, at_rating = _age_at_rating(victim, rules)
+    income, source = _income(victim, rules, "残疾赔偿金")
+    coefficient, expression = disability_coefficient(_grades(victim, "残疾赔偿金"), rules)
     with exact():
         value = income * rules.years(age) * coefficient
-    formula = f"{plain(income)} × {_years_text(age, rules)} × {percent(coefficient)}"
+    formula = f"{plain(income)} × {_years_text(age, rules)}{at_rating} × {percent(coefficient)}"
     if len(victim.grades) > 1:
         formula += f"；伤残系数 {expression}"
-    return Computed(value, formula)
+    return Computed(value, _with_note(formula, source))
+
+
+def _grades(victim: Victim, needed_for: str) -> tuple[int, ...]:
+    """The disability grades, asked for only where a formula needs them."""
+    if not victim.grades:
+        raise InvalidInput(
+            f"{victim.path}.disability_grades",
+            f"按公式计算{needed_for}需要伤残等级，如 [10]（或直接给出金额 amount）",
+        )
+    return victim.grades
 
 
 def _death_compensation(
     victim: Victim, data: dict[str, Any], path: str, rules: RuleSet
 ) -> Computed:
     _fields(data, path, ())
-    age = _age(victim, "死亡赔偿金")
-    income, _ = rules.income(victim.residence, "死亡赔偿金")
-    return Computed(income * rules.years(age), f"{plain(income)} × {_years_text(age, rules)}")
+    age = _age(victim, "死亡赔偿金", rules)
+    income, source = _income(victim, rules, "死亡赔偿金")
+    formula = f"{plain(income)} × {_years_text(age, rules)}"
+    return Computed(income * rules.years(age), _with_note(formula, source))
 
 
 def _funeral(victim: Victim, data: dict[str, Any], path: str, rules: RuleSet) -> Computed:
@@ -290,11 +353,22 @@ def _dependents_living(victim: Victim, data: Any, path: str, rules: RuleSet) -> 
     if victim.outcome not in ("disability", "death"):
         raise InvalidInput(f"{victim.path}.outcome", "被扶养人生活费只在伤残或死亡时计算")
     dependents = read_dependents(data, path)
-    consumption, _ = rules.consumption(victim.residence, "被扶养人生活费")
+    consumption, source = _consumption(victim, rules, "被扶养人生活费")
+    warnings = tuple(
+        {
+            "code": "rural_dependent_consumption",
+            "path": dependent.path,
+            "message": f"{dependent.path}：事故在 {rules.law['urban_for_all_from']['value']} "
+            "之后，人损解释（2022 修正）统一按城镇居民标准计算，此处仍使用了被扶养人自己的"
+            f"消费支出 {plain(dependent.consumption)}，请核实",
+        }
+        for dependent in dependents
+        if dependent.consumption is not None and rules.urban_for_all
+    )
     if victim.outcome == "death":
         coefficient, coefficient_text = Decimal(1), ""
     else:
-        coefficient, _ = disability_coefficient(victim.grades, rules)
+        coefficient, _ = disability_coefficient(_grades(victim, "被扶养人生活费"), rules)
         coefficient_text = f" × {percent(coefficient)}"
     cap = consumption * coefficient if rules.dependents_cap == "coefficient" else consumption
     shares, terms = [], []
@@ -318,7 +392,7 @@ def _dependents_living(victim: Victim, data: Any, path: str, rules: RuleSet) -> 
                 expression = f"({expression})"
             segments.append(f"{expression} × {span}年")
             year = span_end
-    return Computed(total, " + ".join(segments) or "0")
+    return Computed(total, _with_note(" + ".join(segments) or "0", source), warnings=warnings)
 
 
 _COMPUTE = {
@@ -332,6 +406,7 @@ _COMPUTE = {
     "death_compensation": _death_compensation,
     "dependents_living": _dependents_living,
     "property": _property,
+    "indirect_property": _property,
 }
 # Items the outcome brings without being asked for.
 _BY_OUTCOME = {
@@ -340,8 +415,11 @@ _BY_OUTCOME = {
 }
 
 
-def compute_items(victim: Victim, rules: RuleSet) -> list[Item]:
-    """Every item of one victim, rounded half-up to the fen, in the order of DOMAIN.md §2."""
+def compute_items(
+    victim: Victim, rules: RuleSet, warnings: list[dict[str, str]] | None = None
+) -> list[Item]:
+    """Every item of one victim, rounded half-up to the fen, in the order of DOMAIN.md §2;
+    notes for the reader (a figure to check) go to `warnings`."""
     requested = dict(victim.items)
     for code in _BY_OUTCOME.get(victim.outcome, ()):
         requested.setdefault(code, {})
@@ -364,6 +442,8 @@ def compute_items(victim: Victim, rules: RuleSet) -> list[Item]:
             computed = _COMPUTE[code](victim, data, path, rules)
         else:
             computed = _bills(_fields(data, path, ("amount", "bills", "note")), path)
+        if warnings is not None:
+            warnings.extend(computed.warnings)
         bucket = rules.appraisal_fee_bucket if code == "appraisal_fee" else rule["bucket"]
         items.append(
             Item(
@@ -376,7 +456,20 @@ def compute_items(victim: Victim, rules: RuleSet) -> list[Item]:
                 evidence=computed.evidence,
             )
         )
+    _check_rescue_costs(victim, items)
     return items
+
+
+def _check_rescue_costs(victim: Victim, items: list[Item]) -> None:
+    """Rescue costs are part of the medical costs (the fund advances them)."""
+    if victim.rescue_costs is None:
+        return
+    medical = sum((i.amount for i in items if i.code == "medical"), Decimal(0))
+    if victim.rescue_costs > medical:
+        raise InvalidInput(
+            f"{victim.path}.rescue_costs",
+            f"抢救费用 {plain_amount(victim.rescue_costs)} 不能超过医疗费 {plain_amount(medical)}",
+        )
 
 
 def _check_outcome(victim: Victim, label: str, code: str, data: Any, path: str) -> None:
