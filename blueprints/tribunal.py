@@ -28,6 +28,7 @@ GROUND_LABELS = {
     "public_order": _l("Goes against public order and good morals"),
     "not_voluntary": _l("Not entered into voluntarily"),
     "unclear": _l("Its content is unclear"),
+    "other": _l("Other"),
 }
 NEXT_STEP_LABELS = {
     "mediation": _l("Back to mediation"),

@@ -238,6 +238,16 @@ def _invalid_changes() -> list[Any]:
             {"valid_from": date(2024, 2, 22), "valid_to": date(2024, 2, 21)},
             "valid_to",
         ),
+        # Without valid_from the figures apply from their publication (StandardSet.in_force_from).
+        "validity_ends_before_publication": (
+            {"valid_from": None, "valid_to": date(2024, 2, 21)},
+            "valid_to",
+        ),
+        # Without any start date, from 1 January after their year: 2024-01-01 for 2023.
+        "validity_ends_before_the_year_after": (
+            {"published_on": None, "valid_from": None, "valid_to": date(2023, 12, 31)},
+            "valid_to",
+        ),
         "figure_without_source": ({"sources": sources_without_u}, f"{U}.source"),
         "industry_wages_without_source": (
             {"sources": {k: v for k, v in shanxi.sources.items() if k != "industry_wages"}},
@@ -260,6 +270,20 @@ def test_invalid_standards_are_refused_with_the_field_named_and_nothing_saved(
     assert caught.value.message
     assert saved_rows() == 0
     assert standards_events() == []
+
+
+def test_standards_without_a_start_date_may_end_on_the_first_day_they_apply(
+    app: Flask, admin: User
+) -> None:
+    # 2023 figures without publication or start date apply from 2024-01-01: ending that day is
+    # a one-day validity, not a backwards one.
+    saved = standards.save_standard_set(
+        actor=admin,
+        **values_of(packaged(), published_on=None, valid_from=None, valid_to=date(2024, 1, 1)),
+    )
+    assert saved.valid_to == "2024-01-01"
+    assert saved.in_force_on(date(2024, 1, 1))
+    assert not saved.in_force_on(date(2024, 1, 2))
 
 
 def test_an_amount_error_names_the_figure_and_the_value(app: Flask, admin: User) -> None:

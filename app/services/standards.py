@@ -18,7 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import access, audit
-from app.compensation.catalog import FIGURES, Catalog, StandardSet, packaged_catalog
+from app.compensation.catalog import (
+    FIGURES,
+    Catalog,
+    CatalogError,
+    StandardSet,
+    packaged_catalog,
+)
 from app.db import session
 from app.errors import InvalidTransition, NotFound, ValidationFailed
 from app.models import Role, StandardSetRecord, User
@@ -175,11 +181,26 @@ def _clean_sources(
     return {name: given[name] for name in described}
 
 
-def _check_validity(valid_from: date | None, valid_to: date | None) -> None:
-    if valid_from is not None and valid_to is not None and valid_from > valid_to:
+def _check_validity(
+    year: int, published_on: date | None, valid_from: date | None, valid_to: date | None
+) -> None:
+    """The engine's rule for the packaged files (`StandardSet.check`): the figures cannot stop
+    applying before they start (`valid_from`, else `published_on`, else 1 January after
+    their year)."""
+    dates = StandardSet(
+        jurisdiction="",
+        year=year,
+        figures={},
+        published_on=published_on.isoformat() if published_on else None,
+        valid_from=valid_from.isoformat() if valid_from else None,
+        valid_to=valid_to.isoformat() if valid_to else None,
+    )
+    try:
+        dates.check()
+    except CatalogError as exc:
         raise ValidationFailed(
             _("The standards cannot stop applying before they start applying."), field="valid_to"
-        )
+        ) from exc
 
 
 def _conflict() -> InvalidTransition:
@@ -232,7 +253,7 @@ def save_standard_set(
     clean_figures = _clean_figures(figures)
     clean_wages = _clean_industry_wages(industry_wages)
     clean_sources = _clean_sources(sources, clean_figures, clean_wages)
-    _check_validity(valid_from, valid_to)
+    _check_validity(year, published_on, valid_from, valid_to)
 
     row = session.scalars(
         select(StandardSetRecord).where(

@@ -47,13 +47,15 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 RULING_KIND = "ruling"
 DEFAULT_NUMBER_FORMAT = "({year})民特{n}号"
 REASON_MAX = 2000
-# 民诉解释 art. 358: why a court refuses to confirm a mediation agreement.
+# 民诉解释 art. 358: why a court refuses to confirm a mediation agreement; its catch-all
+# item (6) is `other`, explained by the reason every rejection gives.
 REJECTION_GROUNDS = {
     "violates_law": "违反法律强制性规定",
     "harms_interests": "损害国家利益、社会公共利益、他人合法权益",
     "public_order": "违背公序良俗",
     "not_voluntary": "违反自愿原则",
     "unclear": "内容不明确",
+    "other": "其他不能进行司法确认的情形",
 }
 # Where a rejected case goes: back to mediation, or towards litigation.
 NEXT_STEPS = {"mediation": CaseStatus.NEGOTIATING, "litigation": CaseStatus.LITIGATION}
