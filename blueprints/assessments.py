@@ -19,7 +19,9 @@ from app.services import cases as case_service
 from blueprints.claims_forms import (
     ClaimSettingsForm,
     VictimForm,
+    claims_with_ctpi,
     claims_with_settings,
+    ctpi_rows,
     form_data_from_victim,
     settings_from_claims,
     victim_from_form,
@@ -156,13 +158,19 @@ def _edit_victim(case_id: int, victim_id: str | None):  # type: ignore[no-untype
     if victim_id is not None and index is None:
         abort(404)
     previous = filed["victims"][index] if index is not None else None
+    # Vehicles whose 交强险 the report leaves unknown: the form asks for it with the victim.
+    unknown = [p["id"] for p in assessments.case_parties(case) if assessments.is_ctpi_unknown(p)]
     if request.method == "GET":
         data = form_data_from_victim(previous or {"id": _next_victim_id(filed)})
-        form = _victim_form(case, data)
+        form = _victim_form(case, {**data, "ctpi": ctpi_rows(filed, unknown)})
         return _render_victim(case, form, is_new=previous is None)
     form = _victim_form(case)
+    posted = {entry.form.party.data for entry in form.ctpi}
+    for party_id in (p for p in unknown if p not in posted):
+        form.ctpi.append_entry({"party": party_id})  # shown again if the filing is refused
     if not form.validate_on_submit():
         return _render_victim(case, form, is_new=previous is None), 400
+    filed = claims_with_ctpi(filed, form.ctpi, unknown)
     entry = victim_from_form(form, previous)
     if index is None:
         entry["id"] = _next_victim_id(filed)
@@ -242,6 +250,7 @@ def show(case_id: int):  # type: ignore[no-untyped-def]
             result=assessment.result,
             parties=parties,
             chart=presenters.payer_chart(assessment.result, parties),
+            view=presenters.assessment_view(assessment.result, parties),
             reproducible=assessments.is_reproducible(assessment),
             years=standards.current_catalog().years(assessments.jurisdiction()),
             jurisdiction_name=standards.jurisdiction_names().get(
@@ -267,6 +276,7 @@ def show(case_id: int):  # type: ignore[no-untyped-def]
         payers = {
             *assessment.result["totals"],
             *(context.get("what_if") or {}).get("what_if", {}).get("totals", {}),
+            *(payer for earlier in context["history"] for payer in earlier.result["totals"]),
         }
         context["payer_labels"] = {p: presenters.payer_label(p, parties) for p in payers}
     return render_template("assessments/show.html", **context)

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
+    DateField,
     DecimalField,
     FieldList,
     Form,
@@ -16,12 +19,20 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.labels import OUTCOME_LABELS, RESIDENCE_LABELS
+from app.labels import (
+    ITEM_LABELS,
+    OUTCOME_LABELS,
+    RECOVERY_REASONS,
+    REDUCTION_KINDS,
+    RESIDENCE_LABELS,
+)
 
 _AMOUNT = [Optional(), NumberRange(min=0, max=10**11)]
 _COUNT = [Optional(), NumberRange(min=0, max=36500)]
@@ -45,7 +56,22 @@ FORM_ITEMS = (
     "assistive_devices",
     "dependents_living",
     "property",
+    "indirect_property",
     *AMOUNT_ITEMS,
+)
+# Items a commercial policy's terms may exclude; indirect losses have their own choice.
+EXCLUDABLE_ITEMS = tuple(code for code in ITEM_LABELS if code != "indirect_property")
+# What the party options of the settings form edit; any other option filed through the API
+# for a party is kept as it was.
+FORM_PARTY_OPTIONS = (
+    "ratio",
+    "commercial_limit",
+    "ctpi_insurer",
+    "ctpi_uninsured",
+    "misconduct",
+    "seat_cover",
+    "excluded_items",
+    "covers_indirect",
 )
 
 
@@ -76,8 +102,25 @@ class DependentForm(Form):
     consumption = DecimalField(_l("Own consumption standard"), places=2, validators=_AMOUNT)
 
 
+class CtpiForm(Form):
+    """The 交强险 of a vehicle the report leaves unknown, as the mediator finds it."""
+
+    party = HiddenField()
+    insurer = StringField(
+        _l("Compulsory insurer (交强险), from the policy"),
+        validators=[Optional(), Length(max=200)],
+    )
+    uninsured = BooleanField(_l("The vehicle has no compulsory insurance (未投保交强险)"))
+
+    def validate_uninsured(self, field: BooleanField) -> None:
+        if field.data and (self.insurer.data or "").strip():
+            raise ValidationError(_l("Give the compulsory insurer or tick no insurance, not both."))
+
+
 class VictimForm(FlaskForm):
     victim_id = HiddenField()
+    # One row per vehicle whose 交强险 the report leaves unknown: claims wait for it.
+    ctpi = FieldList(FormField(CtpiForm), min_entries=0, max_entries=10)
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
     who = SelectField(_l("Who was hurt"), choices=[], validate_choice=False)
     age = IntegerField(_l("Age (full years)"), validators=[Optional(), NumberRange(0, 130)])
@@ -115,6 +158,76 @@ class VictimForm(FlaskForm):
     lodging = DecimalField(_l("Lodging"), places=2, validators=_AMOUNT)
     mental_distress = DecimalField(_l("Mental distress"), places=2, validators=_AMOUNT)
     appraisal_fee = DecimalField(_l("Appraisal fee"), places=2, validators=_AMOUNT)
+    ctpi_mental_distress_first = BooleanField(
+        _l(
+            "Ask compulsory insurance to pay the mental distress compensation first "
+            "(道交解释 art. 13)"
+        )
+    )
+    # Rarer circumstances, shown folded as 特殊情形.
+    appraised_on = DateField(_l("Date of the disability rating (定残)"), validators=[Optional()])
+    birth_date = DateField(
+        _l("Date of birth (blank: from the ID number in the report)"), validators=[Optional()]
+    )
+    reduction_kind = SelectField(
+        _l("Reduce the liable side's share for"),
+        choices=[SelectChoice("", "—")] + [SelectChoice(k, v) for k, v in REDUCTION_KINDS.items()],
+        default="",
+    )
+    reduction_percent = DecimalField(
+        _l("Reduced by (%)"), places=2, validators=[Optional(), NumberRange(min=0, max=100)]
+    )
+    reduction_reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+    rescue_costs = DecimalField(
+        _l("Of the medical costs, rescue (抢救) costs"), places=2, validators=_AMOUNT
+    )
+    standard_income = DecimalField(
+        _l("Higher urban disposable income of the victim's home (yuan a year)"),
+        places=2,
+        validators=_AMOUNT,
+    )
+    standard_consumption = DecimalField(
+        _l("Higher urban consumption of the victim's home (yuan a year)"),
+        places=2,
+        validators=_AMOUNT,
+    )
+    standard_source = StringField(
+        _l("Source of that standard (e.g. the province's statistical bulletin)"),
+        validators=[Optional(), Length(max=300)],
+    )
+    indirect_property = FieldList(FormField(BillForm), min_entries=2, max_entries=20)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The field checks, then those across the special circumstances' fields."""
+        valid = super().validate(extra_validators)
+        for field, message in self._special_errors():
+            field.errors.append(message)
+            valid = False
+        return valid
+
+    def _special_errors(self) -> list[tuple[Any, Any]]:
+        errors: list[tuple[Any, Any]] = []
+        kind, percent = self.reduction_kind.data, self.reduction_percent.data
+        reason = (self.reduction_reason.data or "").strip()
+        if not kind and (percent is not None or reason):
+            errors.append((self.reduction_kind, _l("Choose why the share is reduced.")))
+        if kind and (percent is None or percent <= 0) and not self.reduction_percent.errors:
+            errors.append((self.reduction_percent, _l("Give by how much the share is reduced.")))
+        if kind and not reason:
+            errors.append((self.reduction_reason, _l("Give the reason for the reduction.")))
+        figures = (self.standard_income.data, self.standard_consumption.data)
+        source = (self.standard_source.data or "").strip()
+        if any(value is not None for value in figures) and not source:
+            errors.append((self.standard_source, _l("Name where the higher standard comes from.")))
+        if source and all(value is None for value in figures):
+            errors.append(
+                (self.standard_source, _l("Give the higher standard itself, or clear its source."))
+            )
+        return errors
+
+    def validate_appraised_on(self, field: DateField) -> None:
+        if field.data is not None and field.data > date.today():
+            raise ValidationError(_l("The rating cannot be in the future."))
 
     def validate_disability_grades(self, field: StringField) -> None:
         try:
@@ -133,7 +246,7 @@ class VictimForm(FlaskForm):
         """The case's parties and vehicles, its evidence files and the industries with wages."""
         self.who.choices = [SelectChoice(value, label) for value, label in who]
         none = [SelectChoice("", "—")]
-        for row in (*self.medical, *self.property):
+        for row in (*self.medical, *self.property, *self.indirect_property):
             row.form.document.choices = none + [SelectChoice(v, label) for v, label in documents]
         self.lost_income_industry.choices = none + [
             SelectChoice(v, label) for v, label in industries
@@ -243,12 +356,44 @@ def victim_from_form(form: VictimForm, previous: dict[str, Any] | None) -> dict[
     losses = _bills(form.property)
     if losses:
         items["property"] = losses
+    indirect = _bills(form.indirect_property)
+    if indirect:
+        items["indirect_property"] = indirect
     for code in AMOUNT_ITEMS:
         value = getattr(form, code).data
         if value is not None:
             items[code] = {"amount": _amount(value)}
     victim["items"] = items
+    victim.update(_special_from_form(form))
     return victim
+
+
+def _special_from_form(form: VictimForm) -> dict[str, Any]:
+    """The victim's options beyond the items (see the engine's input, issue 11)."""
+    special: dict[str, Any] = {}
+    if form.ctpi_mental_distress_first.data:
+        special["ctpi_mental_distress_first"] = True
+    if form.appraised_on.data is not None:
+        special["appraised_on"] = form.appraised_on.data.isoformat()
+    if form.birth_date.data is not None:
+        special["birth_date"] = form.birth_date.data.isoformat()
+    if form.reduction_kind.data and form.reduction_percent.data is not None:
+        special["reduction"] = {
+            "kind": form.reduction_kind.data,
+            "ratio": format((form.reduction_percent.data / 100).normalize(), "f"),
+            "reason": (form.reduction_reason.data or "").strip(),
+        }
+    if form.rescue_costs.data is not None:
+        special["rescue_costs"] = _amount(form.rescue_costs.data)
+    standards: dict[str, Any] = {}
+    if form.standard_income.data is not None:
+        standards["urban_disposable_income"] = _amount(form.standard_income.data)
+    if form.standard_consumption.data is not None:
+        standards["urban_consumption"] = _amount(form.standard_consumption.data)
+    if standards:
+        standards["source"] = (form.standard_source.data or "").strip()
+        special["standards"] = standards
+    return special
 
 
 def _rows(entries: list[dict[str, Any]], minimum: int) -> list[dict[str, Any]]:
@@ -318,9 +463,72 @@ def form_data_from_victim(victim: dict[str, Any]) -> dict[str, Any]:
     data["property"] = _rows(
         [_decimal_row(p) for p in (losses if isinstance(losses, list) else [])], 3
     )
+    indirect = items.get("indirect_property")
+    data["indirect_property"] = _rows(
+        [_decimal_row(p) for p in (indirect if isinstance(indirect, list) else [])], 2
+    )
     for code in AMOUNT_ITEMS:
         data[code] = _decimal((items.get(code) or {}).get("amount"))
+    data["ctpi_mental_distress_first"] = bool(victim.get("ctpi_mental_distress_first"))
+    data["appraised_on"] = _date(victim.get("appraised_on"))
+    data["birth_date"] = _date(victim.get("birth_date"))
+    reduction = victim.get("reduction") or {}
+    data["reduction_kind"] = reduction.get("kind", "")
+    ratio = _decimal(reduction.get("ratio"))
+    data["reduction_percent"] = None if ratio is None else (ratio * 100).normalize()
+    data["reduction_reason"] = reduction.get("reason")
+    data["rescue_costs"] = _decimal(victim.get("rescue_costs"))
+    standards = victim.get("standards") or {}
+    data["standard_income"] = _decimal(standards.get("urban_disposable_income"))
+    data["standard_consumption"] = _decimal(standards.get("urban_consumption"))
+    data["standard_source"] = standards.get("source")
     return data
+
+
+def ctpi_rows(claims: dict[str, Any], party_ids: list[str]) -> list[dict[str, Any]]:
+    """Form data of the 交强险 rows for the parties `party_ids` (those the report leaves
+    unknown), as the claims state them."""
+    overrides = {p.get("id"): p for p in claims.get("parties") or [] if isinstance(p, dict)}
+    return [
+        {
+            "party": party_id,
+            "insurer": overrides.get(party_id, {}).get("ctpi_insurer"),
+            "uninsured": overrides.get(party_id, {}).get("ctpi_uninsured") is True,
+        }
+        for party_id in party_ids
+    ]
+
+
+def claims_with_ctpi(
+    claims: dict[str, Any], rows: list[Any], party_ids: list[str]
+) -> dict[str, Any]:
+    """`claims` with the 交强险 of the rows (parties among `party_ids`) in the party options."""
+    parties = [dict(p) for p in claims.get("parties") or [] if isinstance(p, dict)]
+    for row in (entry.form for entry in rows):
+        if row.party.data not in party_ids:
+            continue
+        override = next((p for p in parties if p.get("id") == row.party.data), None)
+        if override is None:
+            override = {"id": row.party.data}
+            parties.append(override)
+        override.pop("ctpi_insurer", None)
+        override.pop("ctpi_uninsured", None)
+        if (row.insurer.data or "").strip():
+            override["ctpi_insurer"] = row.insurer.data.strip()
+        if row.uninsured.data:
+            override["ctpi_uninsured"] = True
+    updated = {key: value for key, value in claims.items() if key != "parties"}
+    kept = [p for p in parties if len(p) > 1]
+    if kept:
+        updated["parties"] = kept
+    return updated
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -335,6 +543,11 @@ def _decimal_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class PartyOverrideForm(Form):
     party = HiddenField()
     ratio = DecimalField(
@@ -343,6 +556,44 @@ class PartyOverrideForm(Form):
         validators=[Optional(), NumberRange(min=0, max=1)],
     )
     commercial_limit = DecimalField(_l("Commercial insurance limit"), places=2, validators=_AMOUNT)
+    # Only where the report leaves the vehicle's 交强险 unknown.
+    ctpi_insurer = StringField(
+        _l("Compulsory insurer (交强险), from the policy"),
+        validators=[Optional(), Length(max=200)],
+    )
+    ctpi_uninsured = BooleanField(_l("The vehicle has no compulsory insurance (未投保交强险)"))
+    # Rarer circumstances, shown folded as 特殊情形.
+    misconduct = SelectField(
+        _l("Driver's misconduct (交强险条例 art. 22, 道交解释 art. 15)"),
+        choices=[SelectChoice("", _l("No such misconduct"))]
+        + [SelectChoice(k, v) for k, v in RECOVERY_REASONS.items()],
+        default="",
+        validate_choice=False,  # the service names a wrong one; a non-vehicle row has none
+    )
+    seat_insurer = StringField(
+        _l("Passenger liability insurer (车上人员责任险; blank: the commercial insurer)"),
+        validators=[Optional(), Length(max=200)],
+    )
+    seat_limit = DecimalField(
+        _l("Passenger liability limit per seat (yuan)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0.01, max=10**11)],
+    )
+    excluded_items = MultiCheckboxField(
+        _l("Items the commercial policy does not pay"),
+        choices=[SelectChoice(code, ITEM_LABELS[code]) for code in EXCLUDABLE_ITEMS],
+    )
+    covers_indirect = BooleanField(
+        _l("The commercial policy pays indirect losses (loss of use, substitute transport)")
+    )
+
+    def validate_ctpi_uninsured(self, field: BooleanField) -> None:
+        if field.data and (self.ctpi_insurer.data or "").strip():
+            raise ValidationError(_l("Give the compulsory insurer or tick no insurance, not both."))
+
+    def validate_seat_insurer(self, field: StringField) -> None:
+        if (field.data or "").strip() and self.seat_limit.data is None:
+            raise ValidationError(_l("Give the limit per seat as well."))
 
 
 class ClaimSettingsForm(FlaskForm):
@@ -359,6 +610,25 @@ class ClaimSettingsForm(FlaskForm):
     parties = FieldList(FormField(PartyOverrideForm), min_entries=0, max_entries=20)
 
 
+def _party_form_data(party_id: str, override: dict[str, Any]) -> dict[str, Any]:
+    seat = override.get("seat_cover") or {}
+    excluded = override.get("excluded_items")
+    return {
+        "party": party_id,
+        "ratio": _decimal(override.get("ratio")),
+        "commercial_limit": _decimal(override.get("commercial_limit")),
+        "ctpi_insurer": override.get("ctpi_insurer"),
+        "ctpi_uninsured": override.get("ctpi_uninsured") is True,
+        "misconduct": override.get("misconduct") or "",
+        "seat_insurer": seat.get("insurer") if isinstance(seat, dict) else None,
+        "seat_limit": _decimal(seat.get("limit_per_seat")) if isinstance(seat, dict) else None,
+        "excluded_items": [c for c in excluded if c in EXCLUDABLE_ITEMS]
+        if isinstance(excluded, list)
+        else [],
+        "covers_indirect": override.get("covers_indirect") is True,
+    }
+
+
 def settings_from_claims(claims: dict[str, Any], party_ids: list[str]) -> dict[str, Any]:
     """Form data of the claim-wide settings (standards year, rounding, party overrides)."""
     overrides = {p.get("id"): p for p in claims.get("parties") or []}
@@ -367,14 +637,36 @@ def settings_from_claims(claims: dict[str, Any], party_ids: list[str]) -> dict[s
         "standards_year": "" if year is None else str(year),
         "share_rounding": (claims.get("options") or {}).get("share_rounding", "exact"),
         "parties": [
-            {
-                "party": party_id,
-                "ratio": _decimal(overrides.get(party_id, {}).get("ratio")),
-                "commercial_limit": _decimal(overrides.get(party_id, {}).get("commercial_limit")),
-            }
-            for party_id in party_ids
+            _party_form_data(party_id, overrides.get(party_id, {})) for party_id in party_ids
         ],
     }
+
+
+def _override_from_form(row: PartyOverrideForm, previous: dict[str, Any]) -> dict[str, Any]:
+    override: dict[str, Any] = {
+        key: value for key, value in previous.items() if key not in FORM_PARTY_OPTIONS
+    }
+    override["id"] = row.party.data
+    if row.ratio.data is not None:
+        override["ratio"] = format(row.ratio.data.normalize(), "f")
+    if row.commercial_limit.data is not None:
+        override["commercial_limit"] = _amount(row.commercial_limit.data)
+    if (row.ctpi_insurer.data or "").strip():
+        override["ctpi_insurer"] = row.ctpi_insurer.data.strip()
+    if row.ctpi_uninsured.data:
+        override["ctpi_uninsured"] = True
+    if row.misconduct.data:
+        override["misconduct"] = row.misconduct.data
+    if row.seat_limit.data is not None:
+        seat: dict[str, Any] = {"limit_per_seat": _amount(row.seat_limit.data)}
+        if (row.seat_insurer.data or "").strip():
+            seat["insurer"] = row.seat_insurer.data.strip()
+        override["seat_cover"] = seat
+    if row.excluded_items.data:
+        override["excluded_items"] = list(row.excluded_items.data)
+    if row.covers_indirect.data:
+        override["covers_indirect"] = True
+    return override
 
 
 def claims_with_settings(claims: dict[str, Any], form: ClaimSettingsForm) -> dict[str, Any]:
@@ -386,13 +678,10 @@ def claims_with_settings(claims: dict[str, Any], form: ClaimSettingsForm) -> dic
     options = dict(claims.get("options") or {})
     options["share_rounding"] = form.share_rounding.data
     updated["options"] = options
+    previous = {p.get("id"): p for p in claims.get("parties") or [] if isinstance(p, dict)}
     parties = []
     for row in (entry.form for entry in form.parties):
-        override: dict[str, Any] = {"id": row.party.data}
-        if row.ratio.data is not None:
-            override["ratio"] = format(row.ratio.data.normalize(), "f")
-        if row.commercial_limit.data is not None:
-            override["commercial_limit"] = _amount(row.commercial_limit.data)
+        override = _override_from_form(row, previous.get(row.party.data) or {})
         if len(override) > 1:
             parties.append(override)
     if parties:

@@ -15,11 +15,13 @@ from app.db import session
 from app.models import (
     Case,
     CaseStatus,
+    Document,
     Organization,
     OrgKind,
     Party,
     Policy,
     PolicyKind,
+    Report,
     User,
     Vehicle,
 )
@@ -94,9 +96,18 @@ def make_accident_case(
     status: CaseStatus = CaseStatus.REPORTED,
     commercial: bool = True,
     commercial_limit: Decimal | None = Decimal("1000000"),
+    ctpi: str = "insured",
+    driver_known: bool = True,
 ) -> Case:
     """A confirmed two-party case: 甲方 drives a car insured by `insurer` (交强险 and, with a
-    limit, 商业三者险) with main liability; 乙方 rides an e-bike with minor liability."""
+    limit, 商业三者险) with main liability; 乙方 rides an e-bike with minor liability.
+
+    `ctpi`: "insured" (交强险 with `insurer`), "uninsured" (the officer ticked 未投保交强险 in
+    the reviewed report) or "unknown" (the report says neither). `driver_known=False`: 甲方
+    fled and is unknown (null identity fields, as intake stores 逃逸/身份不明).
+    """
+    if ctpi not in ("insured", "uninsured", "unknown"):
+        raise ValueError(f"ctpi must be insured, uninsured or unknown, not {ctpi!r}")
     number = next(_serial)
     case = Case(
         number=f"DJ-TEST-{number:06d}",
@@ -106,7 +117,13 @@ def make_accident_case(
         accident_time=datetime(2023, 11, 5, 1, 30, tzinfo=UTC),
         accident_place="吕梁市离石区滨河北西路",
     )
-    driver = Party(label="甲方", position=0, name=f"张{number}", role="driver", liability="main")
+    driver = Party(
+        label="甲方",
+        position=0,
+        name=f"张{number}" if driver_known else None,
+        role="driver",
+        liability="main",
+    )
     rider = Party(
         label="乙方", position=1, name=f"王{number}", role="cyclist", liability="minor", age=35
     )
@@ -114,9 +131,18 @@ def make_accident_case(
     session.add(case)
     session.flush()
     vehicle = Vehicle(plate=f"晋J{number:05d}", vehicle_type="小型轿车", driver_party_id=driver.id)
-    vehicle.policies.append(
-        Policy(kind=PolicyKind.CTPI, insurer_name=insurer.name, insurer_org_id=insurer.id)
-    )
+    if ctpi == "insured":
+        vehicle.policies.append(
+            Policy(kind=PolicyKind.CTPI, insurer_name=insurer.name, insurer_org_id=insurer.id)
+        )
+    if ctpi == "uninsured":  # the flag lives in the confirmed report's reviewed fields only
+        add_confirmed_report(
+            case,
+            parties=[
+                {"label": "甲方", "name": driver.name, "ctpi_uninsured": True},
+                {"label": "乙方", "name": rider.name},
+            ],
+        )
     if commercial:
         vehicle.policies.append(
             Policy(
@@ -129,6 +155,32 @@ def make_accident_case(
     case.vehicles.append(vehicle)
     session.flush()
     return case
+
+
+def add_confirmed_report(case: Case, *, parties: list[dict[str, Any]]) -> Report:
+    """A confirmed report of `case` whose reviewed fields list `parties` (INTERFACES.md §2
+    party fields, plus `ctpi_uninsured`), on a placeholder document row (no bytes stored)."""
+    document = Document(
+        case_id=case.id,
+        kind="report",
+        object_key=f"test/report-{next(_serial)}",
+        sha256="0" * 64,
+        size=0,
+        media_type="application/pdf",
+        filename="认定书.pdf",
+    )
+    session.add(document)
+    session.flush()
+    report = Report(
+        case_id=case.id,
+        document_id=document.id,
+        fields={"parties": parties},
+        confirmed_at=datetime.now(UTC),
+    )
+    session.add(report)
+    session.flush()
+    session.refresh(case, ["report"])
+    return report
 
 
 def login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:

@@ -205,6 +205,32 @@ def test_a_stored_assessment_reproduces_even_after_the_standards_change(
     assert items["disability_compensation"] == "100000.00"  # 50000 × 20 × 10 %
 
 
+def test_an_assessment_of_an_earlier_engine_is_shown_as_such_not_as_a_failed_re_run(
+    app: Flask, centre: Centre
+) -> None:
+    put_claims(app, centre.mediator, centre.case.id, CLAIMS)
+    stored = session.scalars(select(Assessment)).one()
+    earlier = Assessment(
+        case_id=stored.case_id,
+        claim_id=stored.claim_id,
+        input=stored.input,
+        result=stored.result,
+        input_sha256=stored.input_sha256,
+        fingerprint=stored.fingerprint,
+        engine_version="1",
+        created_at=stored.created_at,
+    )
+    session.add(earlier)
+    session.commit()
+    assert assessments.is_reproducible(stored) is True
+    assert assessments.is_reproducible(earlier) is None
+    client = app.test_client()
+    factories.login(client, centre.mediator)
+    page = client.get(f"/cases/{centre.case.id}/assessment").get_data(as_text=True)
+    assert "本计算由较早版本的计算引擎作出，按原样保存" in page  # the newest row is `earlier`
+    assert "✗" not in page
+
+
 def test_stored_assessments_cannot_be_changed_in_the_database(app: Flask, centre: Centre) -> None:
     put_claims(app, centre.mediator, centre.case.id, CLAIMS)
     with pytest.raises(DBAPIError, match="never changed"), session.begin_nested():

@@ -6,7 +6,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from decimal import Decimal
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,9 +17,10 @@ from sqlalchemy import select
 
 from app import access, audit, compensation, jobs
 from app.compensation.catalog import standard_set_from_json
+from app.compensation.rules import chosen_standards_year
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
-from app.labels import N_
+from app.labels import ITEM_LABELS, N_, RECOVERY_REASONS
 from app.models import (
     Assessment,
     Case,
@@ -33,7 +35,24 @@ from app.services import liability, mediation, standards
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 CLAIM_FIELDS = ("victims", "parties", "options", "standards_year", "standards")
-PARTY_OVERRIDES = ("id", "ratio", "commercial_limit")
+# What the mediator may set for a party in the claims, applied in this order (the commercial
+# limit before the policy's exclusions, the 交强险 a report leaves unknown before anything else).
+PARTY_OVERRIDES = (
+    "id",
+    "ctpi_insurer",
+    "ctpi_uninsured",  # the two before the rest: see _apply_ctpi_overrides
+    "ratio",
+    "commercial_limit",
+    "excluded_items",
+    "covers_indirect",
+    "misconduct",
+    "seat_cover",
+)
+# The driver's misconduct after which 交强险 pays personal injury and recovers it from the
+# driver, pays no property loss, and the commercial cover pays nothing (交强险条例第二十二条,
+# 道交解释第十五条).
+MISCONDUCTS = tuple(RECOVERY_REASONS)
+_MAX_AMOUNT = Decimal(10) ** 11
 # Claims may be (re)filed while the case is being assessed or negotiated.
 FILING_STATES = (CaseStatus.REPORTED, CaseStatus.ASSESSING, CaseStatus.NEGOTIATING)
 
@@ -54,9 +73,27 @@ def _party_kind(role: str | None, has_vehicle: bool) -> str:
     return "pedestrian" if role == "pedestrian" else "non_motor"
 
 
+def _uninsured_labels(case: Case) -> set[str]:
+    """The parties whose vehicle the officer marked as without 交强险 (未投保交强险): the flag
+    lives in the confirmed report's reviewed fields only."""
+    fields = (case.report.fields if case.report is not None else None) or {}
+    return {
+        party.get("label")
+        for party in fields.get("parties") or []
+        if isinstance(party, dict) and party.get("ctpi_uninsured")
+    }
+
+
+def _identity_unknown(party: Any) -> bool:
+    # The report lists an unidentified party (逃逸, 身份不明) with null identity fields.
+    return not party.name and not party.id_number
+
+
 def case_parties(case: Case) -> list[dict[str, Any]]:
-    """The parties of the confirmed report in the engine's shape (INTERFACES.md §3)."""
+    """The parties of the confirmed report in the engine's shape (INTERFACES.md §3). A vehicle
+    whose 交强险 the report leaves unknown has no `ctpi`: `build_input` refuses it."""
     vehicles = {vehicle.driver_party_id: vehicle for vehicle in case.vehicles}
+    uninsured = _uninsured_labels(case)
     parties = []
     for party in case.parties:
         vehicle = vehicles.get(party.id)
@@ -71,9 +108,14 @@ def case_parties(case: Case) -> list[dict[str, Any]]:
         if vehicle is not None:
             entry["plate"] = vehicle.plate
             ctpi = next((p for p in vehicle.policies if p.kind == PolicyKind.CTPI), None)
-            entry["ctpi"] = (
-                {"insurer": ctpi.insurer_name, "insured": True} if ctpi else {"insured": False}
-            )
+            # No policy on record is not "uninsured": only the officer's mark says so (a wrong
+            # guess moves 交强险's part, up to 200,000 yuan, from an insurer to the owner).
+            if ctpi is not None:
+                entry["ctpi"] = {"insurer": ctpi.insurer_name, "insured": True}
+            elif party.label in uninsured:
+                entry["ctpi"] = {"insured": False}
+            elif _identity_unknown(party):
+                entry["hit_and_run"] = True  # fled or unknown: the 社会救助基金 advances
             commercial = next(
                 (p for p in vehicle.policies if p.kind == PolicyKind.COMMERCIAL), None
             )
@@ -85,6 +127,11 @@ def case_parties(case: Case) -> list[dict[str, Any]]:
             entry["occupants"] = []
         parties.append(entry)
     return parties
+
+
+def is_ctpi_unknown(party: dict[str, Any]) -> bool:
+    """Whether the 交强险 of a vehicle party (as `case_parties` gives it) is not known."""
+    return party["kind"] == "vehicle" and "ctpi" not in party and not party.get("hit_and_run")
 
 
 def _apply_insurer_claims(case: Case, by_id: dict[str, dict[str, Any]]) -> None:
@@ -132,6 +179,7 @@ def build_input(case: Case, claims: dict[str, Any], year: int | None = None) -> 
         raise ValidationFailed(_("The case has no accident date; the police must record it."))
     parties = case_parties(case)
     by_id = {party["id"]: party for party in parties}
+    had_commercial = {party["id"] for party in parties if "commercial" in party}
     _apply_insurer_claims(case, by_id)
     for index, override in enumerate(claims.get("parties") or []):
         path = f"parties[{index}]"
@@ -140,19 +188,35 @@ def build_input(case: Case, claims: dict[str, Any], year: int | None = None) -> 
                 _("%(path)s must name a party of the case by its label (甲方, 乙方…).", path=path),
                 field=path,
             )
-        for key, value in override.items():
+        for key in override:
             if key not in PARTY_OVERRIDES:
                 raise ValidationFailed(
                     _("Unknown field %(field)s in the claims.", field=f"{path}.{key}"),
                     field=f"{path}.{key}",
                 )
-            if key == "ratio":
-                by_id[override["id"]]["ratio"] = value
-            elif key == "commercial_limit":
-                target = by_id[override["id"]]
-                if "commercial" not in target:
-                    target["commercial"] = {"insurer": None}
-                target["commercial"]["limit"] = value
+        target = by_id[override["id"]]
+        _apply_ctpi_overrides(target, override, path=path)
+        for key in PARTY_OVERRIDES[3:]:
+            if key in override:
+                _apply_override(
+                    target,
+                    key,
+                    override[key],
+                    field=f"{path}.{key}",
+                    insurer_excluded=target["id"] in had_commercial and "commercial" not in target,
+                )
+    for party in parties:
+        if is_ctpi_unknown(party):
+            raise ValidationFailed(
+                _(
+                    "The compulsory insurance (交强险) of %(party)s's vehicle is not known: the "
+                    "report names no compulsory insurer and does not say the vehicle has none. "
+                    "Check its policy, then give the compulsory insurer or tick “no compulsory "
+                    "insurance” for that party in the claims (ctpi_insurer or ctpi_uninsured).",
+                    party=party["id"],
+                ),
+                field="parties",
+            )
     for party in parties:
         if party.get("commercial", {"limit": 0})["limit"] is None:
             raise ValidationFailed(
@@ -186,9 +250,23 @@ def build_input(case: Case, claims: dict[str, Any], year: int | None = None) -> 
                 victim["name"] = known.name
             if victim.get("age") is None and known.age is not None:
                 victim["age"] = known.age
+        if victim.get("appraised_on") and not victim.get("birth_date"):
+            # The age at 定残 decides the years of 残疾赔偿金 (人损解释第十二条).
+            born = _birth_date(case, known) if known is not None else None
+            if born is None:
+                raise ValidationFailed(
+                    _(
+                        "Victim %(victim)s has a date of the disability rating but no date of "
+                        "birth, and the report has no ID number for them: give the date of birth.",
+                        victim=victim.get("name") or victim.get("id") or index + 1,
+                    ),
+                    field=f"victims[{index}].birth_date",
+                )
+            victim["birth_date"] = born
         victims.append(victim)
     data: dict[str, Any] = {
         "accident_date": case.accident_time.astimezone(BEIJING).date().isoformat(),
+        "as_of": _as_of(case),
         "jurisdiction": jurisdiction(),
         "victims": victims,
         "parties": parties,
@@ -202,11 +280,195 @@ def build_input(case: Case, claims: dict[str, Any], year: int | None = None) -> 
     return data
 
 
+def _money_text(value: Any) -> str | None:
+    """An amount in yuan as the engine takes it ("10000.00"), or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= _MAX_AMOUNT:
+        return None
+    if amount != amount.quantize(Decimal("0.01")):
+        return None
+    return format(amount.quantize(Decimal("0.01")), "f")
+
+
+def _require_vehicle(target: dict[str, Any], option: str, field: str) -> None:
+    if target["kind"] != "vehicle":
+        raise ValidationFailed(
+            _(
+                "%(party)s is not a motor vehicle's party: %(option)s applies only to one.",
+                party=target["id"],
+                option=option,
+            ),
+            field=field,
+        )
+
+
+def _apply_override(
+    target: dict[str, Any], key: str, value: Any, *, field: str, insurer_excluded: bool
+) -> None:
+    """One option the mediator set for a party in the claims, checked, onto the engine party."""
+    label = target["id"]
+    if key == "ratio":
+        target["ratio"] = value
+    elif key == "commercial_limit":
+        if "commercial" not in target:
+            target["commercial"] = {"insurer": None}
+        target["commercial"]["limit"] = value
+    elif key in ("excluded_items", "covers_indirect"):
+        if value in (None, False, []):
+            return
+        _require_vehicle(target, _("the commercial policy's terms"), field)
+        if insurer_excluded:
+            return  # the insurer excluded the whole loss: its terms no longer matter
+        if "commercial" not in target:
+            raise ValidationFailed(
+                _(
+                    "%(party)s's vehicle has no commercial third-party insurance: what that "
+                    "policy does not pay cannot be set.",
+                    party=label,
+                ),
+                field=field,
+            )
+        if key == "covers_indirect":
+            if value is not True:
+                raise ValidationFailed(
+                    _(
+                        "Whether %(party)s's commercial policy pays indirect losses must be yes "
+                        "or no.",
+                        party=label,
+                    ),
+                    field=field,
+                )
+            target["commercial"]["covers_indirect"] = True
+            return
+        if not isinstance(value, list) or any(code not in ITEM_LABELS for code in value):
+            raise ValidationFailed(
+                _(
+                    "The items %(party)s's commercial policy does not pay must be chosen from "
+                    "the compensation items.",
+                    party=label,
+                ),
+                field=field,
+            )
+        target["commercial"]["excluded_items"] = list(dict.fromkeys(value))
+    elif key == "misconduct":
+        if value is None:
+            return
+        _require_vehicle(target, _("the driver's misconduct"), field)
+        if value not in MISCONDUCTS:
+            raise ValidationFailed(
+                _(
+                    "The driver's misconduct of %(party)s must be one of: %(choices)s.",
+                    party=label,
+                    choices="、".join(str(RECOVERY_REASONS[code]) for code in MISCONDUCTS),
+                ),
+                field=field,
+            )
+        target["misconduct"] = value
+    elif key == "seat_cover":
+        if value is None:
+            return
+        _require_vehicle(target, _("passenger liability insurance"), field)
+        cover = value if isinstance(value, dict) else {}
+        limit = _money_text(cover.get("limit_per_seat"))
+        insurer = cover.get("insurer") or (target.get("commercial") or {}).get("insurer")
+        if (
+            set(cover) - {"insurer", "limit_per_seat"}
+            or not limit
+            or Decimal(limit) <= 0
+            or not isinstance(insurer, str)
+            or not insurer.strip()
+        ):
+            raise ValidationFailed(
+                _(
+                    "The passenger liability insurance of %(party)s's vehicle needs its insurer "
+                    "and a limit per seat in yuan.",
+                    party=label,
+                ),
+                field=field,
+            )
+        target["seat_cover"] = {"insurer": insurer.strip()[:200], "limit_per_seat": limit}
+
+
+def _apply_ctpi_overrides(target: dict[str, Any], override: dict[str, Any], *, path: str) -> None:
+    """The 交强险 the mediator found on the policy, where the report leaves it unknown."""
+    label = target["id"]
+    insurer = override.get("ctpi_insurer")
+    uninsured = override.get("ctpi_uninsured")
+    if insurer is not None and not isinstance(insurer, str):
+        raise ValidationFailed(
+            _("The compulsory insurer of %(party)s's vehicle must be a name.", party=label),
+            field=f"{path}.ctpi_insurer",
+        )
+    if uninsured not in (None, True, False):
+        raise ValidationFailed(
+            _(
+                "Whether %(party)s's vehicle has no compulsory insurance must be yes or no.",
+                party=label,
+            ),
+            field=f"{path}.ctpi_uninsured",
+        )
+    insurer = (insurer or "").strip()
+    if not insurer and not uninsured:
+        return
+    field = f"{path}.ctpi_insurer" if insurer else f"{path}.ctpi_uninsured"
+    _require_vehicle(target, _("compulsory insurance"), field)
+    if insurer and uninsured:
+        raise ValidationFailed(
+            _(
+                "Give either the compulsory insurer of %(party)s's vehicle or that it has no "
+                "compulsory insurance, not both.",
+                party=label,
+            ),
+            field=field,
+        )
+    if "ctpi" in target:
+        raise ValidationFailed(
+            _(
+                "The police recorded the compulsory insurance of %(party)s's vehicle; the claims "
+                "cannot change it.",
+                party=label,
+            ),
+            field=field,
+        )
+    target.pop("hit_and_run", None)  # a fled vehicle found later: its policy is known now
+    target["ctpi"] = {"insurer": insurer[:200], "insured": True} if insurer else {"insured": False}
+
+
+def _birth_date(case: Case, party: Any) -> str | None:
+    """A party's date of birth from their resident ID number (GB 11643), else as the report
+    gives it; None when neither says."""
+    number = (party.id_number or "").strip().upper()
+    digits = number[6:14] if len(number) == 18 else f"19{number[6:12]}" if len(number) == 15 else ""
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])).isoformat()
+    except ValueError:
+        pass
+    fields = (case.report.fields if case.report is not None else None) or {}
+    for reviewed in fields.get("parties") or []:
+        if isinstance(reviewed, dict) and reviewed.get("label") == party.label:
+            try:
+                return date.fromisoformat(str(reviewed.get("birth_date"))).isoformat()
+            except ValueError:
+                return None
+    return None
+
+
+def _as_of(case: Case) -> str:
+    """The day the figures apply (人损解释 art. 22; DOMAIN.md §2): the day of the case's last
+    mediation session, else today, in Beijing time."""
+    sessions = mediation.case_sessions(case)
+    moment = sessions[-1].starts_at if sessions else utcnow()
+    return moment.astimezone(BEIJING).date().isoformat()
+
+
 def _standard_year(data: dict[str, Any], catalog: compensation.Catalog) -> int | None:
-    year = data.get("standards_year")
-    if isinstance(year, int):
-        return year
-    return max(catalog.years(data["jurisdiction"]), default=None)
+    """The standards year the engine applies to `data` (chosen by `as_of` unless asked for)."""
+    return chosen_standards_year(data, catalog)
 
 
 def _assess(data: dict[str, Any], catalog: compensation.Catalog) -> dict[str, Any]:
@@ -312,6 +574,9 @@ def run_assessment(claim_id: int, progress: jobs.Progress, job_id: int | None = 
     except ValidationFailed as exc:
         raise jobs.PermanentJobError(exc.message, code="invalid_input") from exc
     year = _standard_year(data, catalog)
+    if year is not None:
+        data["standards_year"] = year  # a re-run uses this year whatever other years say
+    data["law_version"] = catalog.law_version  # and these rules after the law changes
     standard = catalog.standard_set(data["jurisdiction"], year) if year is not None else None
     snapshot = standard.as_json() if standard is not None else None
     input_sha256 = _digest({"input": data, "standard_set": snapshot})
@@ -373,8 +638,11 @@ def reassess(assessment: Assessment) -> dict[str, Any]:
     return recompute(assessment, assessment.input["request"])
 
 
-def is_reproducible(assessment: Assessment) -> bool:
-    """Whether re-running the stored input gives the stored result exactly."""
+def is_reproducible(assessment: Assessment) -> bool | None:
+    """Whether re-running the stored input gives the stored result exactly; None when an earlier
+    version of the engine made it (this engine cannot re-run it: the stored result stands)."""
+    if assessment.engine_version != compensation.ENGINE_VERSION:
+        return None
     try:
         return reassess(assessment) == assessment.result
     except compensation.InvalidInput:
