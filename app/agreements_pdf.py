@@ -115,8 +115,10 @@ ROLES = {
 PAYER_KINDS = {
     "ctpi": "交强险承保公司",
     "commercial": "商业三者险承保公司",
+    "seat": "车上人员责任险承保公司",
     "party": "赔偿责任人",
 }
+INSURER_KINDS = ("ctpi", "commercial", "seat")
 
 
 def chinese_date(value: str | None) -> str:
@@ -248,23 +250,46 @@ def _parties(data: dict[str, Any], s: _Styles) -> list[Any]:
     return flow
 
 
+def _victim_name(data: dict[str, Any], victim_id: str | None) -> str:
+    victim = next((v for v in data.get("victims", []) if v.get("id") == victim_id), None)
+    return (victim or {}).get("name") or victim_id or "—"
+
+
+def _paid_items(data: dict[str, Any], items: list[dict[str, Any]] | None) -> str | None:
+    """'王五：医疗费、住院伙食补助费；李四：医疗费' — which items a payer pays, per victim."""
+    by_victim: dict[str, list[str]] = {}
+    for item in items or []:
+        labels = by_victim.setdefault(item.get("victim") or "", [])
+        label = item.get("label") or item.get("code") or ""
+        if label not in labels:
+            labels.append(label)
+    if not by_victim:
+        return None
+    if len(by_victim) == 1 and len(data.get("victims", [])) <= 1:
+        return "、".join(next(iter(by_victim.values())))
+    return "；".join(
+        f"{_victim_name(data, victim)}：{'、'.join(labels)}" for victim, labels in by_victim.items()
+    )
+
+
 def _payers(data: dict[str, Any], s: _Styles) -> list[Any]:
-    head = ["赔偿义务人", "类别", "对应当事人"]
+    payers = data.get("payers", [])
+    with_items = any("items" in payer for payer in payers)
+    head = ["赔偿义务人", "类别", "对应当事人"] + (["赔付项目"] if with_items else [])
     rows: list[list[Any]] = [[_p(text, s.cell) for text in head]]
-    for payer in data.get("payers", []):
+    for payer in payers:
         kind, _, label = payer["payer"].partition(":")
-        name = payer.get("insurer") if kind in ("ctpi", "commercial") else None
-        rows.append(
-            [
-                _p(name or payer.get("label"), s.cell),
-                _p(PAYER_KINDS.get(kind, kind), s.cell),
-                _p(_party_name(data, label or None), s.cell),
-            ]
-        )
-    return [
-        Paragraph("二、赔偿义务人", s.heading),
-        _table(rows, [84 * mm, 40 * mm, 46 * mm]),
-    ]
+        name = payer.get("insurer") if kind in INSURER_KINDS else None
+        row = [
+            _p(name or payer.get("label"), s.cell),
+            _p(PAYER_KINDS.get(kind, kind), s.cell),
+            _p(_party_name(data, label or None), s.cell),
+        ]
+        if with_items:
+            row.append(_p(_paid_items(data, payer.get("items")), s.cell))
+        rows.append(row)
+    widths = [52 * mm, 40 * mm, 26 * mm, 52 * mm] if with_items else [84 * mm, 40 * mm, 46 * mm]
+    return [Paragraph("二、赔偿义务人", s.heading), _table(rows, widths)]
 
 
 def _facts(data: dict[str, Any], s: _Styles) -> list[Any]:
@@ -300,7 +325,26 @@ def _facts(data: dict[str, Any], s: _Styles) -> list[Any]:
             if Decimal(share) > 0
         ]
         flow.append(_p(f"赔偿比例：{name}的损失在交强险赔付后，{'，'.join(parts)}。", s.body))
+    for victim in data.get("victims", []):
+        reduction = victim.get("reduction")
+        if reduction:
+            flow.append(_p(_reduction_text(victim, reduction), s.body))
     return flow
+
+
+def _reduction_text(victim: dict[str, Any], reduction: dict[str, Any]) -> str:
+    """好意同乘 (民法典 art. 1217) or 受害人过错 (art. 1173): the liable side's share is reduced."""
+    article = {"gratuitous_ride": "第一千二百一十七条", "victim_fault": "第一千一百七十三条"}.get(
+        reduction.get("kind") or ""
+    )
+    basis = f"（《中华人民共和国民法典》{article}）" if article else ""
+    ratio = percent(reduction["ratio"]) if reduction.get("ratio") not in (None, "") else "—"
+    reason = f"，理由：{reduction['reason']}" if reduction.get("reason") else ""
+    return (
+        f"减轻责任：{victim.get('name') or victim['id']}的损失超出交强险的部分，因"
+        f"{reduction.get('label') or reduction.get('kind')}减轻赔偿义务人的责任{ratio}，"
+        f"由受害人自行承担{reason}{basis}。"
+    )
 
 
 def _items(data: dict[str, Any], s: _Styles) -> list[Any]:
@@ -362,14 +406,103 @@ def payer_amounts(data: dict[str, Any], s: _Styles) -> Any:
     return _table(rows, [70 * mm, 32 * mm, 68 * mm], total_rows=1)
 
 
+def _items_text(items: list[dict[str, Any]] | None) -> str | None:
+    return "、".join(
+        f"{item.get('label') or item.get('code')} {money(item['amount'])}元" for item in items or []
+    )
+
+
+def _advances_table(data: dict[str, Any], s: _Styles) -> Any:
+    """The fund's advances: each with its own deadline, the fund's procedure (the agreement's
+    payment deadline binds the payers, not the fund)."""
+    head = ["受害人", "垫付方", "垫付项目", "垫付金额（元）", "追偿对象", "垫付期限"]
+    rows: list[list[Any]] = [[_p(text, s.cell) for text in head]]
+    for advance in data.get("advances", []):
+        rows.append(
+            [
+                _p(advance.get("victim_name") or advance.get("victim"), s.cell),
+                _p(advance.get("payer_label") or "道路交通事故社会救助基金", s.cell),
+                _p(_items_text(advance.get("items")), s.cell),
+                _p(money(advance["amount"]), s.cell_right),
+                _p(advance.get("recover_from_label"), s.cell),
+                _p(advance.get("deadline"), s.small),
+            ]
+        )
+    return _table(rows, [20 * mm, 28 * mm, 42 * mm, 24 * mm, 26 * mm, 30 * mm])
+
+
 def _amounts(data: dict[str, Any], s: _Styles) -> list[Any]:
-    return [
+    flow: list[Any] = [
         Paragraph("五、赔偿金额、履行方式及期限", s.heading),
         payer_amounts(data, s),
         Spacer(1, 2 * mm),
         _p(f"履行方式：{data.get('payment_method') or '—'}", s.plain),
         _p(f"履行期限：{chinese_date(data.get('payment_due'))}前（含当日）", s.plain),
     ]
+    if data.get("advances"):
+        flow += [
+            Spacer(1, 2 * mm),
+            _p("道路交通事故社会救助基金垫付（不计入上列赔偿金额）：", s.plain),
+            _advances_table(data, s),
+        ]
+    return flow
+
+
+def _advance_terms(data: dict[str, Any]) -> list[str]:
+    """A clause per fund advance: who owes it back, on the fund's own procedure."""
+    terms = []
+    for advance in data.get("advances", []):
+        fund = advance.get("payer_label") or "道路交通事故社会救助基金"
+        items = "、".join(item.get("label") or item["code"] for item in advance.get("items") or [])
+        owes = advance.get("recover_from_label")
+        basis = f"依据{advance['basis']}，" if advance.get("basis") else ""
+        terms.append(
+            f"{basis}{fund}为{advance.get('victim_name') or advance.get('victim')}垫付"
+            f"{items or '费用'}共计人民币{amount_in_words(advance['amount'])}"
+            f"（¥{money(advance['amount'])}），该款项不计入本协议第五条所列赔偿金额"
+            + (f"，由{owes}承担，救助基金管理机构有权向其追偿" if owes else "")
+            + "；赔偿权利人就已获垫付的部分不重复受偿；垫付的申请与期限"
+            + (advance.get("deadline") or "按《道路交通事故社会救助基金管理办法》办理")
+            + "。"
+        )
+    return terms
+
+
+def _recovery_terms(data: dict[str, Any]) -> list[str]:
+    """A clause per recovery: the insurer pays the victim and may recover it from the driver."""
+    terms = []
+    for recovery in data.get("recoveries", []):
+        reason = recovery.get("reason_label") or recovery.get("reason") or "法定事由"
+        driver = recovery.get("from_label") or recovery.get("from")
+        basis = f"（{recovery['basis']}）" if recovery.get("basis") else ""
+        terms.append(
+            f"因{driver}{reason}，{recovery.get('payer_label') or recovery.get('payer')}"
+            f"依本协议赔付的人身损害赔偿（按赔偿计算为人民币{amount_in_words(recovery['amount'])}，"
+            f"¥{money(recovery['amount'])}），有权在实际赔付的范围内向{driver}追偿{basis}；"
+            "该追偿不影响赔偿权利人依本协议取得的赔偿。"
+        )
+    return terms
+
+
+def _warnings(data: dict[str, Any], s: _Styles) -> list[Any]:
+    """The assessment's warnings (stale standards…) in a box at the top of the draft, so that the
+    mediator sees them before anyone signs."""
+    warnings = [w.get("message") or w.get("code") for w in data.get("warnings") or []]
+    if not warnings:
+        return []
+    lines = [_p("计算提示（请在签署前核对）：", s.cell)] + [
+        _p(f"{index}. {text}", s.cell) for index, text in enumerate(warnings, start=1)
+    ]
+    box = Table([[lines]], colWidths=[170 * mm])
+    box.setStyle(
+        Style(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.8, colors.HexColor("#b8860b")),
+                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fff8e1")),
+            ]
+        )
+    )
+    return [Spacer(1, 2 * mm), box, Spacer(1, 2 * mm)]
 
 
 def _terms(data: dict[str, Any], s: _Styles) -> list[Any]:
@@ -379,6 +512,8 @@ def _terms(data: dict[str, Any], s: _Styles) -> list[Any]:
     terms = [
         f"各赔偿义务人于{due}前（含当日），以{method}的方式，按本协议第五条所列金额向赔偿权利人"
         f"支付赔偿款，共计人民币{amount_in_words(total)}（¥{money(total)}）。",
+        *_advance_terms(data),
+        *_recovery_terms(data),
         "赔偿义务人按本协议履行完毕后，各方就本次道路交通事故引起的损害赔偿纠纷全部了结，"
         "赔偿权利人不再就本次事故向赔偿义务人及其他当事人主张任何赔偿。",
         "本协议经各方当事人、赔偿义务人签名或者盖章，人民调解员签名并加盖人民调解委员会印章后"
@@ -513,7 +648,7 @@ def render_agreement(data: dict[str, Any], font_path: str) -> bytes:
             s.body,
         ),
     ]
-    for section in (_parties, _payers, _facts, _items, _amounts, _terms, _signatures):
+    for section in (_warnings, _parties, _payers, _facts, _items, _amounts, _terms, _signatures):
         flow.extend(section(data, s))
     document.build(
         flow,

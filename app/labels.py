@@ -86,6 +86,7 @@ ITEM_LABELS = {
     "dependents_living": _l("Dependents' living expenses"),
     "mental_distress": _l("Mental distress"),
     "property": _l("Property loss"),
+    "indirect_property": _l("Loss of use"),
     "appraisal_fee": _l("Appraisal fee"),
 }
 BUCKET_LABELS = {
@@ -97,8 +98,23 @@ BUCKET_LABELS = {
 PAYER_KINDS = {
     "ctpi": _l("Compulsory insurance"),
     "commercial": _l("Commercial insurance"),
+    "seat": _l("Passenger liability insurance"),
     "party": _l("Party"),
     "self": _l("Victim's own share"),
+    # 道路交通事故社会救助基金: only ever advances (垫付), never owes a payment.
+    "fund": _l("Road Traffic Accident Social Assistance Fund"),
+}
+# Why an insurer may recover what it paid from the driver (交强险条例 art. 22; 道交解释 art. 15).
+RECOVERY_REASONS = {
+    "drunk": _l("Drunk driving"),
+    "drugs": _l("Driving under the influence of drugs"),
+    "unlicensed": _l("Driving without a licence"),
+    "intentional": _l("Deliberate collision"),
+}
+# A reduction of the liable side's share (民法典 arts. 1217, 1173).
+REDUCTION_KINDS = {
+    "gratuitous_ride": _l("Free ride"),
+    "victim_fault": _l("Victim's own fault"),
 }
 OUTCOME_LABELS = {
     "injury": _l("Injury"),
@@ -154,6 +170,8 @@ def init_app(app: Flask) -> None:
         DEADLINE_STATUS_LABELS=DEADLINE_STATUS_LABELS,
         PAYER_KINDS=PAYER_KINDS,
         LIABILITY_LABELS=LIABILITY_LABELS,
+        RECOVERY_REASONS=RECOVERY_REASONS,
+        REDUCTION_KINDS=REDUCTION_KINDS,
     )
 
 
@@ -221,6 +239,37 @@ def report_warning_message(warning: dict[str, str]) -> str:
 
     message = warning.get("message") or ""
     known = REPORT_WARNINGS.get(warning.get("code") or "")
+    locale = get_locale()
+    if known is None or (message and locale is not None and locale.language == "zh"):
+        return message or (warning.get("code") or "")
+    return gettext(known)
+
+
+# What each assessment warning `code` means (the engine's `warnings`), for readers of another
+# language than the engine's Chinese messages.
+ASSESSMENT_WARNINGS = {
+    "stale_standards": N_(
+        "The standards year applied is not the latest published one: check the figures before "
+        "the agreement is signed."
+    ),
+    "standards_not_in_force": N_(
+        "The standards applied were not in force on the day the figures apply: check which "
+        "standards apply."
+    ),
+    "rural_dependent_consumption": N_(
+        "A dependent's living expenses use the dependent's own consumption figure, although "
+        "urban figures apply to accidents since 2022-05-01: check it."
+    ),
+}
+
+
+def assessment_warning_message(warning: dict[str, str]) -> str:
+    """An assessment warning for people: the engine's own (Chinese) message in Chinese, else
+    the translation of what its code means; the engine's message when the code is not known."""
+    from flask_babel import get_locale
+
+    message = warning.get("message") or ""
+    known = ASSESSMENT_WARNINGS.get(warning.get("code") or "")
     locale = get_locale()
     if known is None or (message and locale is not None and locale.language == "zh"):
         return message or (warning.get("code") or "")

@@ -8,7 +8,15 @@ from typing import Any
 
 from flask_babel import gettext
 
-from app.labels import JOB_STATUS_LABELS, REPORT_ERRORS
+from app.labels import (
+    ITEM_LABELS,
+    JOB_STATUS_LABELS,
+    PAYER_KINDS,
+    RECOVERY_REASONS,
+    REDUCTION_KINDS,
+    REPORT_ERRORS,
+    assessment_warning_message,
+)
 from app.models import (
     Assessment,
     Case,
@@ -201,28 +209,148 @@ def assessment_json(assessment: Assessment) -> dict[str, Any]:
     }
 
 
-# Payer colours by kind, a shade per party (a colour-blind-safe blue/green/orange/grey set).
+# Payer colours by kind, a shade per party (a colour-blind-safe blue/green/purple/orange/grey set).
 _PAYER_COLOURS = {
     "ctpi": ("#1f5f9e", "#4a8fd1", "#8dbbe8"),
     "commercial": ("#1b7a4b", "#3fae75", "#8fd4ad"),
+    "seat": ("#5e3c99", "#8c6bc8", "#bfa9e3"),
     "party": ("#b85c00", "#e68a2e", "#f2bd85"),
     "self": ("#6c757d",),
 }
 
 
 def payer_label(payer: str, parties: list[dict[str, Any]]) -> str:
-    """'Compulsory insurance · 甲方 (insurer)' for `ctpi:甲方`, in the user's language."""
-    from app.labels import PAYER_KINDS
-
+    """'Compulsory insurance · 甲方 (insurer)' for `ctpi:甲方`, '甲方's vehicle's passenger
+    liability insurance (insurer)' for `seat:甲方`, the fund's name for `fund`: human text in the
+    user's language, never the payer's code."""
     kind, _, party_id = payer.partition(":")
     label = str(PAYER_KINDS.get(kind, kind))
     if not party_id:
         return label
     party = next((p for p in parties if p.get("id") == party_id), {})
+    if kind == "seat":
+        # 车上人员责任险 is sold with the commercial cover: its insurer, unless the claims name one.
+        insurer = (party.get("seat_cover") or {}).get("insurer") or (
+            party.get("commercial") or {}
+        ).get("insurer")
+        text = gettext("Passenger liability insurance of %(party)s's vehicle", party=party_id)
+        return text + (f"（{insurer}）" if insurer else "")
     insurer = (party.get(kind) or {}).get("insurer") if kind in ("ctpi", "commercial") else None
     name = party.get("name") if kind == "party" else None
     detail = insurer or name
     return f"{label} · {party_id}" + (f"（{detail}）" if detail else "")
+
+
+def _item_label(code: str, fallback: str | None = None) -> str:
+    known = ITEM_LABELS.get(code)
+    return str(known) if known is not None else (fallback or code)
+
+
+def _percent(ratio: Any) -> str:
+    """0.2 → 20%; 0.125 → 12.5%."""
+    try:
+        value = (Decimal(str(ratio)) * 100).normalize()
+    except (ArithmeticError, ValueError):
+        return str(ratio)
+    return f"{value:f}%"
+
+
+def _labelled_items(entries: Any, names: dict[str, str]) -> list[dict[str, str]]:
+    return [
+        {
+            "code": entry.get("code"),
+            "label": _item_label(entry.get("code") or "", names.get(entry.get("code") or "")),
+            "amount": entry.get("amount"),
+        }
+        for entry in entries or []
+    ]
+
+
+def assessment_view(result: dict[str, Any], parties: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the result page shows beside the items (engine v2 output; older results lack these
+    keys and show none): warnings, which items each payment pays, the victims' reductions,
+    the insurers' recoveries and the fund's advances, every payer named in words."""
+    victims = {victim["id"]: victim for victim in result.get("victims", [])}
+    item_names = {
+        victim_id: {item["code"]: item.get("label") for item in victim.get("items", [])}
+        for victim_id, victim in victims.items()
+    }
+
+    def victim_name(victim_id: str | None) -> str:
+        victim = victims.get(victim_id or "") or {}
+        return victim.get("name") or victim_id or ""
+
+    payments: dict[str, list[dict[str, Any]]] = {victim_id: [] for victim_id in victims}
+    for payment in result.get("payments", []):
+        payments.setdefault(payment["victim"], []).append(
+            {
+                **payment,
+                "label": payer_label(payment["payer"], parties),
+                "items": _labelled_items(
+                    payment.get("items"), item_names.get(payment["victim"], {})
+                ),
+            }
+        )
+    reductions = {}
+    for victim_id, victim in victims.items():
+        reduction = victim.get("reduction")
+        if not reduction:
+            continue
+        kind = reduction.get("kind") or ""
+        reductions[victim_id] = {
+            "kind": kind,
+            "kind_label": str(REDUCTION_KINDS.get(kind, kind)),
+            "ratio": reduction.get("ratio"),
+            "percent": _percent(reduction.get("ratio")),
+            "reason": reduction.get("reason"),
+        }
+    recoveries = [
+        {
+            "victim": recovery.get("victim"),
+            "victim_name": victim_name(recovery.get("victim")) if recovery.get("victim") else "",
+            "payer": recovery.get("payer"),
+            "payer_label": payer_label(recovery.get("payer") or "", parties),
+            "from": recovery.get("from"),
+            "from_label": payer_label(recovery.get("from") or "", parties),
+            "amount": recovery.get("amount"),
+            "reason": recovery.get("reason"),
+            "reason_label": str(
+                RECOVERY_REASONS.get(recovery.get("reason") or "", recovery.get("reason") or "")
+            ),
+            "basis": recovery.get("basis"),
+        }
+        for recovery in result.get("recoveries") or []
+    ]
+    advances = [
+        {
+            "victim": advance.get("victim"),
+            "victim_name": victim_name(advance.get("victim")),
+            "payer": advance.get("payer"),
+            "payer_label": payer_label(advance.get("payer") or "fund", parties),
+            "amount": advance.get("amount"),
+            "items": _labelled_items(
+                advance.get("items"), item_names.get(advance.get("victim"), {})
+            ),
+            "recover_from": advance.get("recover_from"),
+            "recover_from_label": (
+                payer_label(advance["recover_from"], parties)
+                if advance.get("recover_from")
+                else None
+            ),
+            "basis": advance.get("basis"),
+        }
+        for advance in result.get("advances") or []
+    ]
+    return {
+        "warnings": [
+            {"code": warning.get("code"), "message": assessment_warning_message(warning)}
+            for warning in result.get("warnings") or []
+        ],
+        "payments": payments,
+        "reductions": reductions,
+        "recoveries": recoveries,
+        "advances": advances,
+    }
 
 
 def payer_chart(result: dict[str, Any], parties: list[dict[str, Any]]) -> dict[str, Any]:

@@ -96,6 +96,7 @@ def _render(
         statuses=AGREEMENT_STATUS,
         may_act=may_act,
         payers=agreements.payers_to_agree(case) if may_act else [],
+        warnings=agreements.assessment_warnings(case) if may_act else [],
         draft_form=draft_form,
         sign_form=sign_form,
         can_sign=may_act and agreement is not None and agreement.status.value == "draft",

@@ -52,6 +52,132 @@ def op(
     return operation
 
 
+def returns(operation: dict[str, Any], schema: str, code: str = "200") -> dict[str, Any]:
+    """`operation` with its `code` response described by the component schema `schema`."""
+    operation["responses"][code] = {
+        "description": "OK",
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+    return operation
+
+
+_MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "5026.49"}
+_PAYER = {
+    "type": "string",
+    "description": "ctpi:<party> (交强险), commercial:<party> (商业三者险), seat:<party> "
+    "(车上人员责任险), party:<party>, self (the victim's own share)",
+    "example": "ctpi:甲方",
+}
+_ITEM_AMOUNTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"code": {"type": "string"}, "amount": _MONEY},
+    },
+}
+# The engine's output (INTERFACES.md §3 and its additions), as GET …/assessment returns it: the
+# stored result unchanged, with what identifies the stored assessment.
+ASSESSMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "assessment_id": {"type": "integer"},
+        "case_id": {"type": "integer"},
+        "claim_id": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "engine_version": {"type": "string"},
+        "fingerprint": {"type": "string"},
+        "input_sha256": {"type": "string"},
+        "rule_set": {"type": "object"},
+        "victims": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string", "nullable": True},
+                    "total": _MONEY,
+                    "items": {"type": "array", "items": {"type": "object"}},
+                    "reduction": {
+                        "type": "object",
+                        "nullable": True,
+                        "description": "the reduction applied: 好意同乘 (gratuitous_ride, "
+                        "民法典 art. 1217) or the victim's own fault (victim_fault, art. 1173)",
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["gratuitous_ride", "victim_fault"]},
+                            "ratio": {"type": "string", "example": "0.2"},
+                            "reason": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "payments": {
+            "type": "array",
+            "description": "per victim, they add up to the victim's total",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "victim": {"type": "string"},
+                    "payer": _PAYER,
+                    "bucket": {"type": "string", "description": "交强险 payments only"},
+                    "amount": _MONEY,
+                    "basis": {"type": "string"},
+                    "items": {
+                        **_ITEM_AMOUNTS,
+                        "description": "which items this payment pays; the amounts add up to "
+                        "the payment's amount",
+                    },
+                },
+            },
+        },
+        "totals": {"type": "object", "additionalProperties": _MONEY},
+        "recoveries": {
+            "type": "array",
+            "description": "what an insurer paid and may recover from the driver (交强险条例 "
+            "art. 22; 道交解释 art. 15); not part of the payments' sums",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "payer": _PAYER,
+                    "from": {"type": "string", "example": "party:甲方"},
+                    "amount": _MONEY,
+                    "reason": {
+                        "type": "string",
+                        "enum": ["drunk", "drugs", "unlicensed", "intentional"],
+                    },
+                    "basis": {"type": "string"},
+                },
+            },
+        },
+        "advances": {
+            "type": "array",
+            "description": "what the 道路交通事故社会救助基金 advances for a victim of a "
+            "hit-and-run or uninsured vehicle, recovered from that party; not part of the "
+            "payments' sums (the party still owes it)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "victim": {"type": "string"},
+                    "payer": {"type": "string", "enum": ["fund"]},
+                    "amount": _MONEY,
+                    "items": _ITEM_AMOUNTS,
+                    "recover_from": {"type": "string", "example": "party:甲方"},
+                    "basis": {"type": "string"},
+                },
+            },
+        },
+        "warnings": {
+            "type": "array",
+            "description": "notes for the reader, in Chinese (e.g. stale_standards)",
+            "items": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
 def path_id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
@@ -119,6 +245,7 @@ def _core_document() -> dict[str, Any]:
                     },
                 }
             },
+            "schemas": {"Assessment": ASSESSMENT_SCHEMA},
         },
         "security": [{"bearer": []}],
         "paths": {
@@ -212,9 +339,11 @@ def _core_document() -> dict[str, Any]:
             },
             "/cases/{case_id}/claims": {
                 "put": op(
-                    "A mediator files the victims' claims (INTERFACES.md §3 victims, optional "
-                    "parties overrides {id, ratio, commercial_limit}, options, standards_year, "
-                    "standards; a victim may name occupant_of): schedules the assessment; "
+                    "A mediator files the victims' claims (INTERFACES.md §3 victims with the "
+                    "README's additions, optional parties overrides {id, ratio, "
+                    "commercial_limit, ctpi_insurer, ctpi_uninsured, misconduct, seat_cover, "
+                    "excluded_items, covers_indirect}, options, standards_year, standards; a "
+                    "victim may name occupant_of): schedules the assessment; "
                     "reported → assessing",
                     ok="202",
                     params=[path_id("case_id")],
@@ -235,9 +364,14 @@ def _core_document() -> dict[str, Any]:
                 "get": op("The claims filed most recently", params=[path_id("case_id")]),
             },
             "/cases/{case_id}/assessment": {
-                "get": op(
-                    "The latest assessment: INTERFACES.md §3 output with its rule-set fingerprint",
-                    params=[path_id("case_id")],
+                "get": returns(
+                    op(
+                        "The latest assessment: INTERFACES.md §3 output with its rule-set "
+                        "fingerprint, which items each payment pays, recoveries, the fund's "
+                        "advances and warnings",
+                        params=[path_id("case_id")],
+                    ),
+                    "Assessment",
                 )
             },
             "/cases/{case_id}/assessments": {

@@ -27,7 +27,6 @@ from app.models import (
     Offer,
     OfferStatus,
     Organization,
-    PolicyKind,
     Role,
     User,
 )
@@ -40,7 +39,19 @@ AGREEMENT_KIND = "agreement"
 SIGNED_KIND = "signed_agreement"
 SCAN_TYPES = ("application/pdf", "image/jpeg", "image/png")
 MAX_PAYMENT_METHOD = 200
-POLICY_NAMES = {"ctpi": "交强险", "commercial": "商业三者险"}
+POLICY_NAMES = {"ctpi": "交强险", "commercial": "商业三者险", "seat": "车上人员责任险"}
+FUND_NAME = "道路交通事故社会救助基金"
+FUND_BASIS = "《道路交通事故社会救助基金管理办法》"
+# The agreement has one payment deadline for the payers; the fund advances on its own procedure,
+# for which DOMAIN.md gives no period.
+FUND_DEADLINE = f"按{FUND_BASIS}办理"
+RECOVERY_REASONS = {
+    "drunk": "醉酒驾驶",
+    "drugs": "吸毒后驾驶",
+    "unlicensed": "无证驾驶",
+    "intentional": "故意制造交通事故",
+}
+REDUCTION_KINDS = {"gratuitous_ride": "好意同乘", "victim_fault": "受害人过错"}
 
 
 def _today() -> date:
@@ -93,16 +104,18 @@ def accepted_offers(case: Case) -> dict[str, Offer]:
 
 
 def _policy_insurer(case: Case, payer: str) -> str | None:
-    """The insurer name on the policy behind an insurer payer (`ctpi:甲方`)."""
+    """The insurer name on the policy behind an insurer payer (`ctpi:甲方`; `seat:甲方` is the
+    vehicle's commercial insurer, see `payers.payer_org_id`)."""
     kind, label = payers.split_payer(payer)
-    if kind not in POLICY_NAMES:
+    policy_kind = payers.payer_policy_kind(payer)
+    if policy_kind is None:
         return None
     drivers = {party.id: party.label for party in case.parties}
     for vehicle in case.vehicles:
         if drivers.get(vehicle.driver_party_id) != label:
             continue
         for policy in vehicle.policies:
-            if policy.kind == PolicyKind(kind):
+            if policy.kind == policy_kind:
                 return policy.insurer_name
     return None
 
@@ -111,6 +124,8 @@ def payer_label(case: Case, payer: str) -> str:
     """How the agreement names a payer: the insurer or the party, with its role (Chinese, the
     document's language)."""
     kind, label = payers.split_payer(payer)
+    if kind == "fund":
+        return FUND_NAME
     if kind in POLICY_NAMES:
         insurer = _policy_insurer(case, payer) or "保险公司"
         return f"{insurer}（{label} {POLICY_NAMES[kind]}）"
@@ -121,13 +136,16 @@ def payer_label(case: Case, payer: str) -> str:
 
 
 def payers_to_agree(case: Case) -> list[dict[str, Any]]:
-    """Every payer the agreement needs (an assessed amount > 0, not the victim's own share, or
-    an accepted offer), with its assessed amount and its accepted offer (None if missing)."""
+    """Every payer the agreement needs (an assessed amount > 0, not the victim's own share nor
+    the fund, which only advances; or an accepted offer), with its assessed amount and its
+    accepted offer (None if missing)."""
     assessment = latest_assessment(case)
     assessed = payers.assessed_amounts(assessment) if assessment else {}
     offers = accepted_offers(case)
-    needed = [p for p, amount in assessed.items() if p != "self" and amount > 0]
-    extra = [p for p, o in offers.items() if p not in needed and p != "self" and o.amount > 0]
+    needed = [p for p, amount in assessed.items() if payers.is_owing(p) and amount > 0]
+    extra = [
+        p for p, o in offers.items() if p not in needed and payers.is_owing(p) and o.amount > 0
+    ]
     extra.sort(key=lambda p: (payers.KINDS.index(payers.split_payer(p)[0]), p))
     return [
         {
@@ -137,6 +155,19 @@ def payers_to_agree(case: Case) -> list[dict[str, Any]]:
             "offer": offers.get(payer),
         }
         for payer in needed + extra
+    ]
+
+
+def assessment_warnings(case: Case) -> list[dict[str, Any]]:
+    """The latest assessment's warnings (stale standards…) as the agreement carries them."""
+    assessment = latest_assessment(case)
+    return _warnings(assessment) if assessment is not None else []
+
+
+def _warnings(assessment: Assessment) -> list[dict[str, Any]]:
+    return [
+        {"code": warning.get("code"), "message": warning.get("message")}
+        for warning in assessment.result.get("warnings") or []
     ]
 
 
@@ -185,26 +216,124 @@ def _victims(case: Case, assessment: Assessment) -> list[dict[str, Any]]:
     victims = []
     for victim in assessment.result["victims"]:
         party = asked.get(victim["id"], {}).get("party")
-        victims.append(
+        entry = {
+            "id": victim["id"],
+            "name": victim.get("name"),
+            "party": party if party in labels else None,
+            "occupant_of": carried.get(victim["id"]),
+            "total": victim["total"],
+            "items": [
+                {
+                    "code": item["code"],
+                    "label": item.get("label"),
+                    "amount": item["amount"],
+                    "formula": item.get("formula"),
+                    "basis": item.get("basis"),
+                }
+                for item in victim["items"]
+            ],
+        }
+        reduction = victim.get("reduction")
+        if reduction:
+            # 好意同乘 (民法典 art. 1217) or the victim's own fault (art. 1173).
+            entry["reduction"] = {
+                "kind": reduction.get("kind"),
+                "label": REDUCTION_KINDS.get(reduction.get("kind") or "", reduction.get("kind")),
+                "ratio": reduction.get("ratio"),
+                "reason": reduction.get("reason"),
+            }
+        victims.append(entry)
+    return victims
+
+
+def _item_names(assessment: Assessment) -> dict[tuple[str, str], str]:
+    return {
+        (victim["id"], item["code"]): item.get("label") or item["code"]
+        for victim in assessment.result["victims"]
+        for item in victim["items"]
+    }
+
+
+def _named_items(
+    entries: list[dict[str, Any]] | None, victim_id: str, names: dict[tuple[str, str], str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": entry["code"],
+            "label": names.get((victim_id, entry["code"]), entry["code"]),
+            "amount": entry["amount"],
+        }
+        for entry in entries or []
+    ]
+
+
+def _payer_items(assessment: Assessment, payer: str) -> list[dict[str, Any]]:
+    """Which items `payer` pays under `assessment`, per victim and item (assessed amounts)."""
+    names = _item_names(assessment)
+    sums: dict[tuple[str, str], Decimal] = {}
+    for payment in assessment.result["payments"]:
+        if payment["payer"] != payer:
+            continue
+        for entry in payment.get("items") or []:
+            key = (payment["victim"], entry["code"])
+            sums[key] = sums.get(key, Decimal("0.00")) + Decimal(entry["amount"])
+    return [
+        {
+            "victim": victim_id,
+            "code": code,
+            "label": names.get((victim_id, code), code),
+            "amount": _money(amount),
+        }
+        for (victim_id, code), amount in sums.items()
+        if amount > 0
+    ]
+
+
+def _recoveries(case: Case, assessment: Assessment) -> list[dict[str, Any]]:
+    """What an insurer pays and may recover from the driver (交强险条例 art. 22; 道交解释
+    art. 15): a clause of its own, outside the amounts the victims receive."""
+    return [
+        {
+            "victim": recovery.get("victim"),
+            "payer": recovery["payer"],
+            "payer_label": payer_label(case, recovery["payer"]),
+            "from": recovery["from"],
+            "from_label": payer_label(case, recovery["from"]),
+            "amount": recovery["amount"],
+            "reason": recovery.get("reason"),
+            "reason_label": RECOVERY_REASONS.get(
+                recovery.get("reason") or "", recovery.get("reason")
+            ),
+            "basis": recovery.get("basis"),
+        }
+        for recovery in assessment.result.get("recoveries") or []
+    ]
+
+
+def _advances(case: Case, assessment: Assessment) -> list[dict[str, Any]]:
+    """What the 道路交通事故社会救助基金 advances for a victim and recovers from the party: a row
+    and a clause of its own, on the fund's procedure rather than the payers' deadline."""
+    names = _item_names(assessment)
+    victims = {victim["id"]: victim for victim in assessment.result["victims"]}
+    advances = []
+    for advance in assessment.result.get("advances") or []:
+        victim_id = advance["victim"]
+        recover_from = advance.get("recover_from")
+        advances.append(
             {
-                "id": victim["id"],
-                "name": victim.get("name"),
-                "party": party if party in labels else None,
-                "occupant_of": carried.get(victim["id"]),
-                "total": victim["total"],
-                "items": [
-                    {
-                        "code": item["code"],
-                        "label": item.get("label"),
-                        "amount": item["amount"],
-                        "formula": item.get("formula"),
-                        "basis": item.get("basis"),
-                    }
-                    for item in victim["items"]
-                ],
+                "victim": victim_id,
+                "victim_name": victims.get(victim_id, {}).get("name") or victim_id,
+                "payer": advance.get("payer") or "fund",
+                "payer_label": FUND_NAME,
+                "amount": advance["amount"],
+                "items": _named_items(advance.get("items"), victim_id, names),
+                "recover_from": recover_from,
+                "recover_from_label": payer_label(case, recover_from) if recover_from else None,
+                "basis": advance.get("basis") or FUND_BASIS,
+                "deadline": FUND_DEADLINE,
             }
         )
-    return victims
+    return advances
 
 
 def _signatories(
@@ -282,6 +411,7 @@ def build_agreement_data(
             "assessed": _money(row["assessed"]),
             "offer_id": row["offer"].id,
             "offer_digest": row["offer"].digest,
+            "items": _payer_items(assessment, row["payer"]),
         }
         for row in rows
     ]
@@ -298,6 +428,10 @@ def build_agreement_data(
         "shares": {v["id"]: v.get("shares", {}) for v in assessment.result["victims"]},
         "assessment": {"id": assessment.id, "fingerprint": assessment.fingerprint},
         "payers": agreed,
+        "recoveries": _recoveries(case, assessment),
+        "advances": _advances(case, assessment),
+        # Shown in the draft so that the mediator checks them before anyone signs.
+        "warnings": _warnings(assessment),
         "signatories": _signatories(parties, victims, agreed),
         "total": _money(sum((row["offer"].amount for row in rows), Decimal("0.00"))),
         "payment_method": payment_method,

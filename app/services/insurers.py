@@ -364,9 +364,13 @@ class DeskEntry:
 
     @property
     def commercial(self) -> Decimal | None:
+        """The commercial part: 商业三者险 and 车上人员责任险 (`seat:`, a commercial cover)."""
         if not self.assessed:
             return None
-        return sum((e.amount for e in self.exposure if e.payer.startswith("commercial:")), ZERO)
+        return sum(
+            (e.amount for e in self.exposure if e.payer.startswith(("commercial:", "seat:"))),
+            ZERO,
+        )
 
     @property
     def total(self) -> Decimal | None:
@@ -448,8 +452,10 @@ def insurer_desk(*, actor: User, status: CaseStatus | None = None) -> list[DeskE
     }
     entries = []
     for case in cases:
-        payers = insurer_payers(case, actor.org_id)
         assessment = latest.get(case.id)
+        payers = insurer_payers(
+            case, actor.org_id, assessment.result["totals"] if assessment is not None else ()
+        )
         entries.append(
             DeskEntry(
                 case=case,

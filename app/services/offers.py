@@ -36,7 +36,7 @@ from app.services import assessments, deadlines, notifications
 from app.services.payers import insurer_payers, payer_org_id, split_payer
 
 DEADLINE_KIND = "offer_expiry"
-OFFER_PAYER_KINDS = ("ctpi", "commercial", "party")
+OFFER_PAYER_KINDS = ("ctpi", "commercial", "seat", "party")  # never `fund`: it only advances
 NOTE_MAX = 2000
 _MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
 
@@ -148,7 +148,8 @@ def _check_payer(payer: Any, assessment: Assessment) -> str:
     if kind not in OFFER_PAYER_KINDS or not label:
         raise ValidationFailed(
             _(
-                "Unknown payer %(payer)s: use ctpi:, commercial: or party: and a party's label.",
+                "Unknown payer %(payer)s: use ctpi:, commercial:, seat: or party: and a "
+                "party's label.",
                 payer=payer,
             ),
             field="payer",
