@@ -30,7 +30,16 @@ from app.models import (
     Report,
     User,
 )
-from app.services import agreements, assessments, documents, insurers, offers, payers, payments
+from app.services import (
+    agreements,
+    assessments,
+    documents,
+    insurers,
+    litigation,
+    offers,
+    payers,
+    payments,
+)
 from tests import factories
 
 INSURER_NAME = "中国人民财产保险股份有限公司吕梁市分公司"
@@ -552,3 +561,18 @@ def test_the_seat_insurer_records_its_payment(centre: Centre) -> None:
             amount="1",
             reference="FUND",
         )
+
+
+def test_the_court_summary_names_payers_in_words(app: Flask, centre: Centre) -> None:
+    centre.file([RIDER, PASSENGER], [SEAT])
+    summary = litigation.build_summary(centre.reload(), [])
+    labels = summary["payer_labels"]
+    assert {"ctpi:甲方", "seat:甲方", "self"} <= set(labels)
+    assert "车上人员责任险" in labels["seat:甲方"]
+    assert labels["self"] == "受害人自负"
+    pdf = litigation._summary_pdf(summary, app.config["DAOJIAO_CJK_FONT"])
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        text = "".join(page.extract_text() or "" for page in document.pages)
+    assert labels["seat:甲方"].split("（")[0] in text
+    assert "ctpi:" not in text
+    assert "seat:" not in text

@@ -113,13 +113,14 @@ def test_figures_older_than_the_year_before_as_of_are_flagged_stale() -> None:
     # 2024-02-21: the 2023 figures (the year before) are not published yet → 2022, flagged.
     early = assess(case(as_of="2024-02-21"))
     assert codes(early) == ["stale_standards"]
-    assert "2022 年度标准" in early["warnings"][0]["message"]
+    assert "2022 年度人身损害赔偿标准" in early["warnings"][0]["message"]
     assert "（2023 年）" in early["warnings"][0]["message"]
     # 2025-06-01: the newest figures on record are 2023's, the year before is 2024.
     late = assess(case(as_of="2025-06-01"))
     assert late["rule_set"]["standards_year"] == 2023
     assert codes(late) == ["stale_standards"]
-    assert "as_of（2025-06-01）" in late["warnings"][0]["message"]
+    assert "调解或审理日（2025-06-01）" in late["warnings"][0]["message"]
+    assert "《山西省 2023 年度人身损害赔偿标准》" in late["warnings"][0]["message"]
     assert "（2024 年）" in late["warnings"][0]["message"]
 
 
@@ -130,7 +131,7 @@ def test_without_as_of_the_newest_year_applies_and_staleness_is_judged_by_the_ac
     result = assess(case(accident_date="2025-03-01"))
     assert result["rule_set"]["standards_year"] == 2023
     assert codes(result) == ["stale_standards"]
-    assert "事故日期（2025-03-01，未给出 as_of）" in result["warnings"][0]["message"]
+    assert "事故日期（2025-03-01，未给出调解或审理日）" in result["warnings"][0]["message"]
 
 
 def test_a_year_asked_for_but_not_in_force_on_as_of_is_applied_with_a_warning() -> None:

@@ -250,14 +250,21 @@ def _period(standard: StandardSet) -> str:
     return text
 
 
+def _name(standard: StandardSet) -> str:
+    """How a warning names a year's figures: by their title (山西省 2023 年度人身损害赔偿标准)."""
+    if standard.title:
+        return f"《{standard.title}》"
+    return f"{standard.jurisdiction} {standard.year} 年度标准"
+
+
 def _not_in_force(standard: StandardSet, as_of: date) -> dict[str, str]:
     # The same words whether the year was asked for or was the newest one published: a stored
     # assessment re-runs with its year pinned and must give the same warnings.
     return {
         "code": "standards_not_in_force",
         "message": (
-            f"适用的 {standard.jurisdiction} {standard.year} 年度标准在 "
-            f"as_of（{as_of.isoformat()}）当日不在施行期内（施行期：{_period(standard)}），"
+            f"适用的{_name(standard)}在调解或审理日（{as_of.isoformat()}）"
+            f"不在施行期内（施行期：{_period(standard)}），"
             "请核实适用的标准"
         ),
     }
@@ -271,13 +278,13 @@ def _stale(standard: StandardSet, request: Request) -> dict[str, str] | None:
     if standard.year >= expected:
         return None
     if request.as_of is not None:
-        when = f"as_of（{day.isoformat()}）"
+        when = f"调解或审理日（{day.isoformat()}）"
     else:
-        when = f"事故日期（{day.isoformat()}，未给出 as_of）"
+        when = f"事故日期（{day.isoformat()}，未给出调解或审理日）"
     return {
         "code": "stale_standards",
         "message": (
-            f"适用的是 {standard.jurisdiction} {standard.year} 年度标准，早于{when}所在年份的"
+            f"适用的是{_name(standard)}，早于{when}所在年份的"
             f"上一年度（{expected} 年），请核实是否已发布新标准"
         ),
     }

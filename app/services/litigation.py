@@ -276,6 +276,17 @@ def build_summary(case: Case, items: list[Document]) -> dict[str, Any]:
             }
             for doc in items
         ],
+        "payer_labels": _payer_labels(case, assessment),
+    }
+
+
+def _payer_labels(case: Case, assessment: Any) -> dict[str, str]:
+    """Every payer of the assessment and the offers in words, as the agreement names them."""
+    payers = set((assessment.result.get("totals") or {}) if assessment else ())
+    payers |= {offer.payer for offer in offers.case_offers(case)}
+    return {
+        payer: "受害人自负" if payer == "self" else agreements.payer_label(case, payer)
+        for payer in sorted(payers)
     }
 
 
@@ -286,6 +297,7 @@ def _summary_pdf(summary: dict[str, Any], font_path: str) -> bytes:
     s = pdf.Styles(font)
     p = pdf.paragraph
     sha256 = pdf.canonical_json_sha256(summary)
+    labels = summary.get("payer_labels") or {}
     accident = summary["accident"]
     flow: list[Any] = [
         Paragraph(SUMMARY_TITLE, s.title),
@@ -343,7 +355,7 @@ def _summary_pdf(summary: dict[str, Any], font_path: str) -> bytes:
         flow.append(p(f"核算指纹：{assessment['fingerprint']}", s.small))
         rows = [[p("赔偿义务人", s.cell), p("核算金额（元）", s.cell)]]
         for payer, amount in (assessment.get("totals") or {}).items():
-            rows.append([p(payer, s.cell), p(pdf.money(amount), s.cell_right)])
+            rows.append([p(labels.get(payer, payer), s.cell), p(pdf.money(amount), s.cell_right)])
         flow.append(pdf.grid(rows, [100 * mm, 70 * mm]))
     else:
         flow.append(p("尚无核算结果。", s.body))
@@ -354,7 +366,7 @@ def _summary_pdf(summary: dict[str, Any], font_path: str) -> bytes:
             rows.append(
                 [
                     p(offer["id"], s.cell),
-                    p(offer["payer"], s.cell),
+                    p(labels.get(offer["payer"], offer["payer"]), s.cell),
                     p(pdf.money(offer["amount"]), s.cell_right),
                     p(offer["status"], s.cell),
                     p(offer["digest"][:16], s.small),
