@@ -14,7 +14,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.db import session
-from app.models import Assessment, Case, CaseStatus, Claim, Job, JobStatus, OrgKind, PolicyKind
+from app.models import (
+    Assessment,
+    Case,
+    CaseStatus,
+    Claim,
+    Job,
+    JobStatus,
+    OrgKind,
+    PolicyKind,
+    Vehicle,
+)
 from app.services import assessments
 from tests import factories
 from tests.test_assessments import count, put_claims, reload
@@ -109,6 +119,36 @@ def test_a_vehicle_with_a_compulsory_policy_is_insured_by_its_insurer(
         "insurer": centre.insurer.name,
         "insured": True,
     }
+
+
+@pytest.mark.parametrize(
+    ("mode", "vehicle_type", "kind"),
+    [
+        ("驾驶电动自行车", "电动自行车", "non_motor"),  # as intake stores a letter's e-bike
+        ("驾驶自行车", None, "non_motor"),
+        ("驾驶三轮摩托车", "三轮摩托车", "vehicle"),  # a motor tricycle needs its 交强险 data
+    ],
+)
+def test_a_riders_vehicle_is_a_motor_vehicle_only_when_it_is_one(
+    app: Flask, centre: Centre, mode: str, vehicle_type: str | None, kind: str
+) -> None:
+    case = centre.case()
+    rider = next(party for party in case.parties if party.label == "乙方")
+    rider.traffic_mode = mode
+    case.vehicles.append(Vehicle(plate=None, vehicle_type=vehicle_type, driver_party_id=rider.id))
+    session.commit()
+
+    parties = {p["id"]: p for p in assessments.case_parties(reload(case.id))}
+    assert parties["乙方"]["kind"] == kind
+    response = put_claims(app, centre.mediator, case.id, CLAIMS)
+    if kind == "non_motor":
+        # A non-motor vehicle has no 交强险: nothing to ask, and the car's 80 % (main
+        # liability against a rider, DOMAIN.md §3.4) applies rather than car-vs-car weights.
+        assert response.status_code == 202, error_of(response)
+        assert "ctpi" not in party_of(stored_input(case.id), "乙方")
+    else:
+        assert response.status_code == 422
+        assert "乙方车辆的交强险投保情况不明" in error_of(response)
 
 
 def test_an_explicitly_uninsured_vehicles_party_pays_the_compulsory_part(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,9 +28,11 @@ from app.models import (
     CaseStatus,
     Claim,
     InsurerClaim,
+    Party,
     PolicyKind,
     Role,
     User,
+    Vehicle,
 )
 from app.services import liability, mediation, standards
 
@@ -67,10 +70,20 @@ def jurisdiction() -> str:
     return current_app.config["DAOJIAO_JURISDICTION"]
 
 
-def _party_kind(role: str | None, has_vehicle: bool) -> str:
-    if has_vehicle:
+# A rider's vehicle that is nonetheless a motor vehicle (三轮摩托车, 电动汽车…).
+_MOTOR_WORDS = re.compile(r"摩托|汽车|机动")
+
+
+def _party_kind(party: Party, vehicle: Vehicle | None, uninsured: set[str]) -> str:
+    """`vehicle` for a motor vehicle's party; an e-bike or bicycle rider is `non_motor` even
+    though the report names their vehicle (a non-motor vehicle has no 交强险, and 道交法 art. 76
+    treats its rider like a pedestrian)."""
+    if vehicle is None:
+        return "pedestrian" if party.role == "pedestrian" else "non_motor"
+    if vehicle.policies or party.label in uninsured or party.role != "cyclist":
         return "vehicle"
-    return "pedestrian" if role == "pedestrian" else "non_motor"
+    words = f"{party.traffic_mode or ''}{vehicle.vehicle_type or ''}"
+    return "vehicle" if _MOTOR_WORDS.search(words) else "non_motor"
 
 
 def _uninsured_labels(case: Case) -> set[str]:
@@ -99,13 +112,14 @@ def case_parties(case: Case) -> list[dict[str, Any]]:
         vehicle = vehicles.get(party.id)
         if vehicle is None and party.role == "passenger":
             continue  # a passenger is an occupant of a vehicle, not a party to the accident
+        kind = _party_kind(party, vehicle, uninsured)
         entry: dict[str, Any] = {
             "id": party.label,
-            "kind": _party_kind(party.role, vehicle is not None),
+            "kind": kind,
             "name": party.name,
             "liability": party.liability,
         }
-        if vehicle is not None:
+        if kind == "vehicle":
             entry["plate"] = vehicle.plate
             ctpi = next((p for p in vehicle.policies if p.kind == PolicyKind.CTPI), None)
             # No policy on record is not "uninsured": only the officer's mark says so (a wrong
