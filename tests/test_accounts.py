@@ -35,6 +35,18 @@ def test_passwords_are_stored_as_argon2id_hashes(police_user: User) -> None:
     assert factories.PASSWORD not in police_user.password_hash
 
 
+def test_the_test_suite_hashes_at_the_lowest_cost_and_the_server_at_the_recommended_one(
+    police_user: User,
+) -> None:
+    # Under DAOJIAO_MODE=testing (this suite): argon2-cffi's CHEAPEST profile.
+    assert police_user.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+
+
+def test_outside_the_test_suite_passwords_use_the_recommended_cost() -> None:
+    # No app in testing mode (a server, the CLI): argon2-cffi's recommended RFC 9106 profile.
+    assert accounts.hash_password("a-long-password-1").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
 def test_user_role_follows_the_organisation_kind(app: Flask) -> None:
     insurer = factories.make_org(OrgKind.INSURER)
     assert factories.make_user(insurer).role == Role.ADJUSTER

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -35,8 +37,24 @@ ADDRESS_FAILURES = 10
 ADDRESS_WINDOW = timedelta(hours=1)
 MIN_PASSWORD_LENGTH = 10
 
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
-_DUMMY_HASH = _hasher.hash("not-a-real-password-but-same-cost")
+_HASHERS = {
+    # Argon2id with the library's current recommended parameters.
+    "standard": PasswordHasher(),
+    # The test suite only (DAOJIAO_MODE=testing): the same algorithm at its lowest cost, so that
+    # thousands of logins do not dominate the run. Hashes stay verifiable by either hasher.
+    "cheapest": PasswordHasher.from_parameters(profiles.CHEAPEST),
+}
+
+
+def _hasher() -> PasswordHasher:
+    testing = has_app_context() and current_app.config.get("TESTING")
+    return _HASHERS["cheapest" if testing else "standard"]
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to verify against when the user is unknown: made on first use, not at import."""
+    return hasher.hash("not-a-real-password-but-same-cost")
 
 
 class LoginFailed(Exception):
@@ -54,7 +72,7 @@ def token_digest(token: str) -> str:
 
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password_policy(password: str, *, username: str) -> None:
@@ -69,7 +87,7 @@ def check_password_policy(password: str, *, username: str) -> None:
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -263,7 +281,7 @@ def authenticate(*, username: str, password: str, ip: str) -> User:
     attempt = LoginAttempt(username=username[:64], ip=ip, success=False, at=now)
     session.add(attempt)
     if user is None:
-        _verify(_DUMMY_HASH, password)  # same cost as a real check: no username probing by time
+        _verify(_dummy_hash(_hasher()), password)  # a real check's cost: no probing by time
         audit.record("login.failed", actor=None, details={"username": username[:64]})
         session.flush()
         raise LoginFailed(_("Wrong username or password."))
@@ -293,7 +311,7 @@ def authenticate(*, username: str, password: str, ip: str) -> User:
         raise LoginFailed(_("This account is disabled. Ask an administrator."))
     attempt.success = True
     user.failed_logins, user.locked_until = 0, None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.flush()
     return user
