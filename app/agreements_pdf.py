@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
@@ -29,7 +28,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from reportlab.platypus import TableStyle as Style
 
 TITLE = "道路交通事故损害赔偿调解协议书"
-BEIJING = ZoneInfo("Asia/Shanghai")
+from app.clock import BEIJING  # noqa: E402
 
 # -- amounts in Chinese capital numerals (大写) --------------------------------------------------
 

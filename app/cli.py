@@ -469,8 +469,8 @@ def deadlines_sweep(as_of: str | None) -> None:
     """Mark due and overdue deadlines and notify their owners (safe to repeat)."""
     from datetime import datetime
 
+    from app.clock import BEIJING
     from app.db import session
-    from app.i18n import DISPLAY_TZ
     from app.services import deadlines
 
     now = None
@@ -480,7 +480,7 @@ def deadlines_sweep(as_of: str | None) -> None:
         except ValueError as exc:
             raise click.BadParameter(f"not an ISO 8601 time: {as_of}", param_hint="--now") from exc
         if now.tzinfo is None:
-            now = now.replace(tzinfo=DISPLAY_TZ)
+            now = now.replace(tzinfo=BEIJING)
     counts = deadlines.sweep_deadlines(now)
     session.commit()
     click.echo(

@@ -5,18 +5,17 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel import support
 from flask import Flask, has_request_context, session
 from flask_babel import Babel
 from flask_login import current_user
 
+from app.clock import BEIJING
 from app.db import utcnow
 
 LOCALES = {"zh_CN": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh_CN"
-DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 TRANSLATIONS = Path(__file__).parent / "translations"
 
 
@@ -46,7 +45,7 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC time as Beijing time for display."""
     if value is None:
         return ""
-    return value.astimezone(DISPLAY_TZ).strftime(fmt)
+    return value.astimezone(BEIJING).strftime(fmt)
 
 
 def init_app(app: Flask) -> None:

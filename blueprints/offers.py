@@ -14,9 +14,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import access, presenters
+from app.clock import BEIJING
 from app.db import session
 from app.errors import DomainError
-from app.i18n import DISPLAY_TZ
 from app.models import Assessment, Case, CaseStatus, Offer, OfferSide, OfferStatus, Role
 from app.services import assessments, offers
 
@@ -191,7 +191,7 @@ def make(case_id: int):  # type: ignore[no-untyped-def]
     _set_choices(form, case, trail, labels)
     if not form.validate_on_submit():
         return _render(case, form, 400)
-    expires_at = form.expires_at.data.replace(tzinfo=DISPLAY_TZ) if form.expires_at.data else None
+    expires_at = form.expires_at.data.replace(tzinfo=BEIJING) if form.expires_at.data else None
     try:
         offers.make_offer(
             actor=current_user,

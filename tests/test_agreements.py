@@ -9,7 +9,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pdfplumber
 import pytest
@@ -21,6 +20,7 @@ from sqlalchemy import func, select
 
 from app import agreements_pdf
 from app.agreements_pdf import amount_in_words
+from app.clock import BEIJING
 from app.db import session, utcnow
 from app.models import (
     Agreement,
@@ -44,7 +44,6 @@ from app.services import agreements, assessments, documents
 from tests import factories
 from tests.support.browser import BrowserPage, serve
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 VICTIM = {
     "id": "v1",
     "party": "乙方",

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app import jobs
 from app.cli import main as daojiao
+from app.clock import BEIJING
 from app.db import session, utcnow
-from app.i18n import DISPLAY_TZ
 from app.models import (
     AuditEvent,
     Case,
@@ -258,7 +258,7 @@ def test_the_home_page_lists_what_waits_on_the_user_soonest_first(
     table = html[html.index('data-testid="waiting"') :]
     numbers = re.findall(r'href="/cases/\d+">([^<]+)</a>', table)
     assert numbers[:2] == [centre.case.number, other.number]
-    assert soon.due_at.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M") in table
+    assert soon.due_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") in table
     assert 'data-testid="latest-notifications"' in html  # the due-soon notice
     assert 'data-testid="unread-count">1<' in html
 

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.clock import BEIJING
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from app.i18n import DISPLAY_TZ
 from app.models import (
     AuditEvent,
     Case,
@@ -74,8 +74,8 @@ def inbox(user: Any, kind: str | None = None) -> list[Notification]:
 
 
 def tomorrow_at_nine() -> datetime:
-    day = (utcnow() + timedelta(days=1)).astimezone(DISPLAY_TZ).date()
-    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=DISPLAY_TZ)
+    day = (utcnow() + timedelta(days=1)).astimezone(BEIJING).date()
+    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=BEIJING)
 
 
 # -- assignment ---------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def test_a_time_without_offset_is_beijing_time(centre: Centre) -> None:
     )
     session.expire_all()
     stored = session.get(MediationSession, item.id)
-    assert stored.starts_at.astimezone(DISPLAY_TZ).hour == 9
+    assert stored.starts_at.astimezone(BEIJING).hour == 9
 
 
 @pytest.mark.parametrize(
@@ -436,7 +436,7 @@ def test_a_mediator_works_the_case_in_the_portal(app: Flask, centre: Centre) -> 
     done = client.post(f"{base}/sessions", data={"starts_at": when, "place": "离石区调解中心"})
     assert done.status_code == 302
     (item,) = mediation.case_sessions(reload(centre.case.id))
-    assert item.starts_at.astimezone(DISPLAY_TZ).strftime("%Y-%m-%dT%H:%M") == when
+    assert item.starts_at.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M") == when
 
     noted = client.post(f"{base}/notes", data={"session_id": str(item.id), "notes": "首次调解"})
     assert noted.status_code == 302

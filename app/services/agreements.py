@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -14,6 +13,7 @@ from sqlalchemy import select
 
 from app import access, audit, jobs
 from app.agreements_pdf import canonical_json_sha256, render_agreement
+from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.labels import N_
@@ -34,7 +34,6 @@ from app.presenters import mask_id_number
 from app.services import deadlines, documents, notifications, payers
 from app.services.assessments import latest_assessment
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 AGREEMENT_KIND = "agreement"
 SIGNED_KIND = "signed_agreement"
 SCAN_TYPES = ("application/pdf", "image/jpeg", "image/png")

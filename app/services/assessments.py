@@ -10,13 +10,13 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import access, audit, compensation, jobs
+from app.clock import BEIJING  # noqa: E402
 from app.compensation.catalog import standard_set_from_json
 from app.compensation.rules import chosen_standards_year
 from app.db import session, utcnow
@@ -36,7 +36,6 @@ from app.models import (
 )
 from app.services import liability, mediation, standards
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 CLAIM_FIELDS = ("victims", "parties", "options", "standards_year", "standards")
 # What the mediator may set for a party in the claims, applied in this order (the commercial
 # limit before the policy's exclusions, the 交强险 a report leaves unknown before anything else).

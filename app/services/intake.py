@@ -8,12 +8,12 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app import access, audit, jobs, reports
+from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.errors import (
     InvalidTransition,
@@ -39,7 +39,6 @@ from app.models import (
 )
 from app.services import documents, liability, notifications
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 PARSE_TIMEOUT_SECONDS = 60.0
 PARSE_MEMORY_MB = 1024  # a scan is given more for OCR by the parser itself (ocr.MEMORY_MB)
 LIABILITIES = liability.LIABILITIES

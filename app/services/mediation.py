@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import access, audit
+from app.clock import BEIJING
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from app.i18n import DISPLAY_TZ, local_time
+from app.i18n import local_time
 from app.labels import N_
 from app.models import (
     Case,
@@ -220,7 +221,7 @@ def _session_time(starts_at: datetime) -> datetime:
     if not isinstance(starts_at, datetime):
         raise ValidationFailed(_("Give the session's date and time."), field="starts_at")
     if starts_at.tzinfo is None:  # what a person types is Beijing time
-        starts_at = starts_at.replace(tzinfo=DISPLAY_TZ)
+        starts_at = starts_at.replace(tzinfo=BEIJING)
     now = utcnow()
     if starts_at < now - SESSION_PAST_GRACE:
         raise ValidationFailed(_("The session's time is in the past."), field="starts_at")

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import access, audit
+from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.labels import N_
@@ -30,7 +30,6 @@ from app.services import deadlines, notifications
 from app.services.insurers import parse_amount
 from app.services.payers import payer_org_id
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 # DESIGN.md §2: agreed or confirmed → paid once payments cover every payer's amount.
 PAYABLE_STATES = (CaseStatus.AGREED, CaseStatus.CONFIRMED)
 ZERO = Decimal("0.00")

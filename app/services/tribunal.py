@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import access, audit, jobs
 from app.agreements_pdf import canonical_json_sha256
+from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.errors import EvidenceAltered, InvalidTransition, NotAllowed, ValidationFailed
 from app.labels import N_
@@ -43,7 +43,6 @@ from app.models import (
 from app.rulings_pdf import ORDER, render_ruling
 from app.services import agreements, assessments, deadlines, documents, notifications, offers
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 RULING_KIND = "ruling"
 DEFAULT_NUMBER_FORMAT = "({year})民特{n}号"
 REASON_MAX = 2000
