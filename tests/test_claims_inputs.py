@@ -27,22 +27,8 @@ from app.models import (
 )
 from app.services import assessments
 from tests import factories
-from tests.test_assessments import count, put_claims, reload
+from tests.test_assessments import CLAIMS, count, put_claims, reload
 
-VICTIM = {
-    "id": "v1",
-    "party": "乙方",
-    "outcome": "disability",
-    "disability_grades": [10],
-    "items": {
-        "medical": {"bills": [{"amount": "3000.49"}, {"amount": "2026.00"}]},
-        "hospital_food": {"days": 11},
-        "transport": {"amount": "300"},
-        "mental_distress": {"amount": "5000"},
-        "property": [{"description": "电动自行车维修", "amount": "800"}],
-    },
-}
-CLAIMS = {"victims": [VICTIM]}
 UNKNOWN_CTPI = "甲方车辆的交强险投保情况不明"
 
 

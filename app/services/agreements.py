@@ -44,12 +44,6 @@ FUND_BASIS = "《道路交通事故社会救助基金管理办法》"
 # The agreement has one payment deadline for the payers; the fund advances on its own procedure,
 # for which DOMAIN.md gives no period.
 FUND_DEADLINE = f"按{FUND_BASIS}办理"
-RECOVERY_REASONS = {
-    "drunk": "醉酒驾驶",
-    "drugs": "吸毒后驾驶",
-    "unlicensed": "无证驾驶",
-    "intentional": "故意制造交通事故",
-}
 REDUCTION_KINDS = {"gratuitous_ride": "好意同乘", "victim_fault": "受害人过错"}
 
 
@@ -300,9 +294,7 @@ def _recoveries(case: Case, assessment: Assessment) -> list[dict[str, Any]]:
             "from_label": payer_label(case, recovery["from"]),
             "amount": recovery["amount"],
             "reason": recovery.get("reason"),
-            "reason_label": RECOVERY_REASONS.get(
-                recovery.get("reason") or "", recovery.get("reason")
-            ),
+            "reason_label": recovery.get("reason_label") or recovery.get("reason"),
             "basis": recovery.get("basis"),
         }
         for recovery in assessment.result.get("recoveries") or []
