@@ -1,31 +1,21 @@
 """The judicial confirmation ruling (民事裁定书, special procedure) as a PDF: ruling data in, PDF
 bytes out.
 
-Pure: no Flask, no database. The data is what `app.services.tribunal` builds (its SHA-256 is
-printed in every page's footer with the ruling number); the wording is Chinese whatever the
-portal's language, because it is the court's legal text (民诉法 arts. 205–206; DOMAIN.md §6).
+The data is what `app.services.tribunal` builds (its SHA-256 is printed in every page's footer
+with the ruling number); the wording is Chinese whatever the portal's language, because it is
+the court's legal text (民诉法 arts. 205–206; DOMAIN.md §6).
 """
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
-from reportlab.platypus import TableStyle as Style
+from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
-from app.agreements_pdf import (
-    Styles,
-    canonical_json_sha256,
-    chinese_date,
-    numbered_canvas,
-    paragraph,
-    payer_amounts,
-    register_font,
-)
+from app.documents.page import Styles, canonical_json_sha256, masthead, paragraph, render
+from app.documents.tables import amounts_table, seal_box
+from app.documents.wording import chinese_date
 
 TITLE = "民事裁定书"
 # 民诉法 art. 206: the ruling that confirms an agreement orders its performance.
@@ -57,7 +47,7 @@ def _terms(data: dict[str, Any], s: Styles) -> list[Any]:
             "主要内容如下：",
             s.body,
         ),
-        payer_amounts(data, s),
+        amounts_table(data.get("payers", []), data["total"], s),
         Spacer(1, 2 * mm),
         paragraph(
             f"履行方式：{agreement.get('payment_method') or '—'}；"
@@ -68,12 +58,6 @@ def _terms(data: dict[str, Any], s: Styles) -> list[Any]:
 
 
 def _signatures(data: dict[str, Any], s: Styles) -> list[Any]:
-    seal = Table(
-        [[paragraph("（人民法院印章）", s.seal)]], colWidths=[42 * mm], rowHeights=[42 * mm]
-    )
-    seal.setStyle(
-        Style([("BOX", (0, 0), (-1, -1), 0.8, colors.grey), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")])
-    )
     lines = [
         paragraph(f"审判员　{data.get('judge') or '—'}", s.plain),
         Spacer(1, 3 * mm),
@@ -81,36 +65,18 @@ def _signatures(data: dict[str, Any], s: Styles) -> list[Any]:
         Spacer(1, 3 * mm),
         paragraph(f"书记员　{data.get('clerk') or '＿' * 8}", s.plain),
     ]
-    footer = Table([[seal, lines]], colWidths=[90 * mm, 80 * mm])
-    footer.setStyle(Style([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    footer = Table([[seal_box("（人民法院印章）", s), lines]], colWidths=[90 * mm, 80 * mm])
+    footer.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     return [Spacer(1, 8 * mm), KeepTogether([footer])]
 
 
 def render_ruling(data: dict[str, Any], font_path: str) -> bytes:
     """The 民事裁定书 PDF (A4) confirming a settlement agreement; same data, same bytes."""
-    font = register_font(font_path)
-    s = Styles(font)
-    sha256 = canonical_json_sha256(data)
+    s = Styles(font_path)
     number = str(data.get("ruling_number") or "")
-    buffer = BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=18 * mm,
-        bottomMargin=26 * mm,
-        title=TITLE,
-        subject=f"{number} SHA-256 {sha256}",
-        author=data.get("court") or "",
-        creator="Daojiao",
-        invariant=1,
-    )
     flow: list[Any] = [
         paragraph(data.get("court"), s.title),
-        Paragraph(TITLE, s.title),
-        paragraph(number, s.number),
-        Spacer(1, 3 * mm),
+        *masthead(s, TITLE, number),
         *_applicants(data, s),
         Spacer(1, 2 * mm),
         paragraph(
@@ -126,8 +92,13 @@ def render_ruling(data: dict[str, Any], font_path: str) -> bytes:
         paragraph("本裁定书自即日起发生法律效力。", s.body),
         *_signatures(data, s),
     ]
-    document.build(
+    return render(
         flow,
-        canvasmaker=numbered_canvas(font, number, sha256, number_label="裁定书", data_label="裁定"),
+        s,
+        title=TITLE,
+        number=number,
+        sha256=canonical_json_sha256(data),
+        data_label="裁定",
+        number_label="裁定书",
+        author=data.get("court") or "",
     )
-    return buffer.getvalue()
