@@ -40,7 +40,7 @@ def _load_api_user(req: Request) -> User | None:
 
 
 @login_manager.unauthorized_handler
-def _unauthorized():  # type: ignore[no-untyped-def]
+def _unauthorized():
     if wants_json():
         return error_response(401, "unauthorized", "Log in or send a valid bearer token.")
     session["next"] = request.full_path if request.method == "GET" else None

@@ -256,7 +256,7 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
             "REDIS_URL is not set: without it jobs run inside the web "
             "process and no worker is needed"
         )
-    run_worker(current_app._get_current_object(), list(queues), burst=burst)  # type: ignore[attr-defined]
+    run_worker(current_app._get_current_object(), list(queues), burst=burst)
 
 
 @main.group()

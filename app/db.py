@@ -1,11 +1,16 @@
-"""The engine, the declarative base and the session of the current request or job."""
+"""The engine, the declarative base, the session of the current request or job, and the
+request's unit of work: a view's changes commit once when it succeeds and roll back otherwise."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
+from flask import session as cookie_session
+from flask.typing import ResponseReturnValue
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -110,4 +115,53 @@ def _current_session() -> Session:
     return g.db_session
 
 
-session: Session = LocalProxy(_current_session)  # type: ignore[assignment]
+session: Session = LocalProxy(_current_session)
+
+
+@dataclass(frozen=True)
+class AfterCommit:
+    """A view's answer built only once its work has committed.
+
+    Without Redis, jobs run in-process right after the commit; an answer built here shows
+    what they did (the parsed letter, the new assessment) instead of a queued job.
+    """
+
+    build: Callable[[], ResponseReturnValue]
+
+
+def keep_on_error() -> None:
+    """Commit this request's work although it answers with an error (failed logins count)."""
+    g.db_keep_on_error = True
+
+
+def run_unit_of_work(view: Callable[[], ResponseReturnValue]) -> Response:
+    """Run a view and commit its work once if it answers below 400, else roll it back.
+
+    Exceptions propagate to the error handlers, which roll back. A commit that fails (a stale
+    version, a broken constraint) drops the messages the view flashed for its success.
+    """
+    flashed = len(cookie_session.get("_flashes", ()))
+    result = view()
+    if isinstance(result, AfterCommit):
+        _commit(flashed)
+        session.expire_all()  # reload what in-process jobs changed after the commit
+        return current_app.make_response(result.build())
+    response = current_app.make_response(result)
+    work: Session | None = g.get("db_session")
+    if work is not None and response.status_code >= 400 and not g.pop("db_keep_on_error", False):
+        work.rollback()
+    else:
+        _commit(flashed)
+    return response
+
+
+def _commit(flashed: int) -> None:
+    work: Session | None = g.get("db_session")
+    if work is None:
+        return
+    try:
+        work.commit()
+    except Exception:
+        if "_flashes" in cookie_session:
+            cookie_session["_flashes"] = cookie_session["_flashes"][:flashed]
+        raise

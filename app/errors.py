@@ -124,7 +124,7 @@ def init_app(app: Flask) -> None:
     """Register the handlers; each rolls the session back before answering."""
 
     @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):  # type: ignore[no-untyped-def]
+    def _domain(exc: DomainError):
         actor_id = _current_user_id()
         session.rollback()
         if isinstance(exc, NotAllowed) or exc.details.get("denied"):
@@ -132,7 +132,7 @@ def init_app(app: Flask) -> None:
         return error_response(exc.status, exc.code, exc.message)
 
     @app.errorhandler(StaleDataError)
-    def _stale(_exc: StaleDataError):  # type: ignore[no-untyped-def]
+    def _stale(_exc: StaleDataError):
         session.rollback()
         return error_response(
             409,
@@ -141,7 +141,7 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException):
         actor_id = _current_user_id() if exc.code == 403 else None
         session.rollback()
         status = exc.code or 500
@@ -155,7 +155,7 @@ def init_app(app: Flask) -> None:
         return error_response(status, _HTTP_CODES.get(status, "http_error"), message)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception):
         session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         if app.config.get("PROPAGATE_EXCEPTIONS"):

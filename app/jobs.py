@@ -202,13 +202,17 @@ def dispatcher() -> Dispatcher:
 
 
 def _after_commit(db_session: Session) -> None:
+    if db_session.in_nested_transaction():
+        return  # a savepoint was released: its jobs wait for the real commit
     job_ids = db_session.info.pop(_PENDING, None)
     if job_ids:
         dispatcher().dispatch(job_ids)
 
 
 def _after_rollback(db_session: Session) -> None:
-    db_session.info.pop(_PENDING, None)
+    # Jobs of a savepoint rolled back stay listed: pushing a row that does not exist is a no-op.
+    if not db_session.in_nested_transaction():
+        db_session.info.pop(_PENDING, None)
 
 
 def init_app(app: Flask) -> None:

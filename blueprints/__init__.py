@@ -1,4 +1,4 @@
-"""Thin HTTP views: parse, authorize, call one service, commit, answer."""
+"""Thin HTTP views: parse, authorize, call one service, answer (the request commits, app/db.py)."""
 
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app import access, audit
-from app.db import session
 from app.errors import DomainError, ValidationFailed
 from app.models import OrgKind, Role
 from app.services import accounts, standards
+from app.web import refuse
 from blueprints.forms import (
     NewStandardSetForm,
     OrganizationForm,
@@ -32,20 +32,18 @@ def _aliases(text: str | None) -> list[str]:
 
 
 def _saved(change: Callable[[], object], done: str) -> bool:
-    """Run one service call: commit and say `done`, or roll back and show the service's reason."""
+    """Run one service call and say `done`, or undo it and show the service's reason."""
     try:
         change()
     except ValidationFailed as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return False
-    session.commit()
     flash(done, "success")
     return True
 
 
 @bp.route("/organizations", methods=["GET", "POST"])
-def organizations():  # type: ignore[no-untyped-def]
+def organizations():
     form = OrganizationForm()
     if form.validate_on_submit() and _saved(
         lambda: accounts.create_organization(
@@ -64,7 +62,7 @@ def organizations():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/organizations/<int:org_id>", methods=["GET", "POST"])
-def organization(org_id: int):  # type: ignore[no-untyped-def]
+def organization(org_id: int):
     org = accounts.get_organization(org_id)
     form = OrganizationForm(obj=org, aliases="\n".join(org.aliases))
     form.kind.render_kw = {"disabled": True}
@@ -85,7 +83,7 @@ def organization(org_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/users", methods=["GET", "POST"])
-def users():  # type: ignore[no-untyped-def]
+def users():
     form = UserCreateForm()
     form.org_id.choices = [
         SelectChoice(org.id, org.name) for org in accounts.list_organizations(active=True)
@@ -105,7 +103,7 @@ def users():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-def user(user_id: int):  # type: ignore[no-untyped-def]
+def user(user_id: int):
     person = accounts.get_user(user_id)
     form = UserEditForm(obj=person)
     if form.validate_on_submit() and _saved(
@@ -158,17 +156,15 @@ def _save_standards(
             **form.standard_values(),
         )
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render_standards_form(form, standard=standard, status=exc.status)
-    session.commit()
     name = standards.jurisdiction_names().get(jurisdiction, jurisdiction)
     flash(_("The standards of %(name)s %(year)d were saved.", name=name, year=year), "success")
     return redirect(url_for("admin.standards"))
 
 
 @bp.get("/standards", endpoint="standards")
-def list_standards():  # type: ignore[no-untyped-def]
+def list_standards():
     return render_template(
         "admin/standards.html",
         standard_sets=standards.list_standard_sets(),
@@ -181,7 +177,7 @@ def list_standards():  # type: ignore[no-untyped-def]
 @bp.route(
     "/standards/<jurisdiction>/<int:year>", methods=["GET", "POST"], endpoint="standards_edit"
 )
-def edit_standards(jurisdiction: str, year: int):  # type: ignore[no-untyped-def]
+def edit_standards(jurisdiction: str, year: int):
     standard = standards.get_standard_set(jurisdiction=jurisdiction, year=year)
     if request.method == "GET":
         form = StandardSetForm(
@@ -194,7 +190,7 @@ def edit_standards(jurisdiction: str, year: int):  # type: ignore[no-untyped-def
 
 
 @bp.route("/standards/new", methods=["GET", "POST"], endpoint="standards_new")
-def new_standards():  # type: ignore[no-untyped-def]
+def new_standards():
     form = NewStandardSetForm()
     names = standards.jurisdiction_names()
     form.jurisdiction.choices = [SelectChoice(code, name) for code, name in names.items()]
@@ -219,7 +215,7 @@ def new_standards():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/audit")
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log():
     return render_template(
         "admin/audit.html", events=audit.recent_events(limit=200), verification=audit.verify_chain()
     )

@@ -13,11 +13,11 @@ from wtforms import DateField, HiddenField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app import access
-from app.db import session
+from app import access, workflow
 from app.errors import DomainError
-from app.models import Agreement, Case, CaseStatus, Role
+from app.models import Agreement, Case, Role
 from app.services import agreements, tribunal
+from app.web import refuse
 
 bp = Blueprint("agreements", __name__, url_prefix="/cases")
 access.guard_blueprint(bp, Role)
@@ -56,11 +56,7 @@ def _version() -> int | None:
 
 
 def _may_act(case: Case) -> bool:
-    return (
-        access.can(current_user, Role.MEDIATOR)
-        and case.mediation_committee_id == current_user.org_id
-        and case.status == CaseStatus.NEGOTIATING
-    )
+    return workflow.permits(case, "draft_agreement", current_user)
 
 
 def _sign_form(agreement: Agreement | None) -> SignAgreementForm:
@@ -104,12 +100,12 @@ def _render(
 
 
 @bp.get("/<int:case_id>/agreement")
-def show(case_id: int):  # type: ignore[no-untyped-def]
+def show(case_id: int):
     return _render(access.get_case(current_user, case_id))
 
 
 @bp.post("/<int:case_id>/agreement")
-def draft(case_id: int):  # type: ignore[no-untyped-def]
+def draft(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
     form = DraftAgreementForm()
@@ -124,16 +120,14 @@ def draft(case_id: int):  # type: ignore[no-untyped-def]
             version=_version(),
         )
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render(case, draft_form=form), exc.status
-    session.commit()
     flash(_("The agreement was drafted. Print it for the parties to sign."), "success")
     return redirect(url_for("agreements.show", case_id=case.id))
 
 
 @bp.post("/<int:case_id>/agreement/sign")
-def sign(case_id: int):  # type: ignore[no-untyped-def]
+def sign(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
     form = _sign_form(agreements.current_agreement(case))
@@ -149,24 +143,20 @@ def sign(case_id: int):  # type: ignore[no-untyped-def]
             version=_version(),
         )
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render(case, sign_form=form), exc.status
-    session.commit()
     flash(_("The signatures were recorded: the case is agreed."), "success")
     return redirect(url_for("agreements.show", case_id=case.id))
 
 
 @bp.post("/<int:case_id>/confirmation-request")
-def request_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+def request_confirmation(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
     try:
         tribunal.request_confirmation(actor=current_user, case=case, version=_version())
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return redirect(url_for("agreements.show", case_id=case.id))
-    session.commit()
     flash(_("The agreement was sent to the tribunal for judicial confirmation."), "success")
     return redirect(url_for("cases.show", case_id=case.id))

@@ -9,16 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import access, presenters
-from app.db import session
+from app.db import AfterCommit
 from app.errors import ValidationFailed
 from app.models import Case, CaseStatus, Payment, Role
+from app.money import amount_text, optional_amount_text
 from app.services import insurers, payments
-from blueprints.api import body_version, bp, json_body, only_fields
+from blueprints import api_bodies as bodies
+from blueprints.api import bp, read_body
 from blueprints.openapi import op, path_id
-
-CLAIM_FIELDS = ("version", "policies", "advanced", "advance_note")
-PAYMENT_FIELDS = ("version", "payer", "amount", "reference", "paid_on")
-
 
 # -- JSON shapes ------------------------------------------------------------------------------
 
@@ -34,21 +32,21 @@ def desk_entry_json(entry: insurers.DeskEntry) -> dict[str, Any]:
         "exposure": [
             {
                 "payer": item.payer,
-                "amount": presenters.money(item.amount),
-                "buckets": {b: presenters.money(amount) for b, amount in item.buckets.items()},
+                "amount": amount_text(item.amount),
+                "buckets": {b: amount_text(amount) for b, amount in item.buckets.items()},
             }
             for item in entry.exposure
         ],
-        "ctpi": presenters.money(entry.ctpi),
+        "ctpi": optional_amount_text(entry.ctpi),
         "ctpi_buckets": (
-            {bucket: presenters.money(amount) for bucket, amount in entry.bucket_totals.items()}
+            {bucket: amount_text(amount) for bucket, amount in entry.bucket_totals.items()}
             if entry.assessed
             else None
         ),
-        "commercial": presenters.money(entry.commercial),
-        "total": presenters.money(entry.total),
-        "advanced": presenters.money(entry.advanced),
-        "net": presenters.money(entry.net),
+        "commercial": optional_amount_text(entry.commercial),
+        "total": optional_amount_text(entry.total),
+        "advanced": amount_text(entry.advanced),
+        "net": optional_amount_text(entry.net),
     }
 
 
@@ -60,7 +58,7 @@ def claim_json(case: Case, org_id: int) -> dict[str, Any]:
         "insurer_org_id": org_id,
         "version": record.version if record else None,
         "policies": record.policies if record else {},
-        "advanced": presenters.money(record.advanced) if record else "0.00",
+        "advanced": amount_text(record.advanced) if record else "0.00",
         "advance_note": record.advance_note if record else None,
         "updated_at": presenters.iso(record.updated_at) if record else None,
         "parties": [
@@ -70,7 +68,7 @@ def claim_json(case: Case, org_id: int) -> dict[str, Any]:
                 "plate": party.plate,
                 "ctpi": party.ctpi,
                 "commercial": (
-                    {**party.commercial, "limit": presenters.money(party.commercial["limit"])}
+                    {**party.commercial, "limit": optional_amount_text(party.commercial["limit"])}
                     if party.commercial
                     else None
                 ),
@@ -84,7 +82,7 @@ def payment_json(payment: Payment, late: bool | None = None) -> dict[str, Any]:
     return {
         "id": payment.id,
         "payer": payment.payer,
-        "amount": presenters.money(payment.amount),
+        "amount": amount_text(payment.amount),
         "paid_on": payment.paid_on.isoformat(),
         "reference": payment.reference,
         "late": late,
@@ -102,9 +100,9 @@ def status_json(case: Case) -> dict[str, Any]:
             {
                 "payer": row["payer"],
                 "label": row["label"],
-                "agreed": presenters.money(row["agreed"]),
-                "paid": presenters.money(row["paid"]),
-                "outstanding": presenters.money(row["outstanding"]),
+                "agreed": amount_text(row["agreed"]),
+                "paid": amount_text(row["paid"]),
+                "outstanding": amount_text(row["outstanding"]),
                 "due": row["due"].isoformat() if row["due"] else None,
                 "covered": row["covered"],
                 "partial": row["partial"],
@@ -121,7 +119,7 @@ def status_json(case: Case) -> dict[str, Any]:
 
 
 @bp.get("/insurer/cases")
-def insurer_desk():  # type: ignore[no-untyped-def]
+def insurer_desk():
     access.require_role(current_user, Role.ADJUSTER)
     status_arg = request.args.get("status")
     if status_arg and status_arg not in set(CaseStatus):
@@ -133,58 +131,55 @@ def insurer_desk():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/cases/<int:case_id>/insurer-claim")
-def get_insurer_claim(case_id: int):  # type: ignore[no-untyped-def]
+def get_insurer_claim(case_id: int):
     case = access.get_case(current_user, case_id)
     entry = insurers.desk_entry(actor=current_user, case=case)
     return jsonify(**claim_json(case, current_user.org_id), exposure=desk_entry_json(entry))
 
 
 @bp.put("/cases/<int:case_id>/insurer-claim")
-def save_insurer_claim(case_id: int):  # type: ignore[no-untyped-def]
+def save_insurer_claim(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.ADJUSTER)
-    body = json_body()
-    only_fields(body, CLAIM_FIELDS)
+    body = read_body(bodies.INSURER_CLAIM)
     insurers.save_insurer_claim(
         actor=current_user,
         case=case,
-        policies=body.get("policies"),
-        advanced=body.get("advanced"),
-        advance_note=body.get("advance_note"),
-        version=body_version(body),
+        policies=body["policies"],
+        advanced=body["advanced"],
+        advance_note=body["advance_note"],
+        version=body["version"],
     )
-    session.commit()
-    session.refresh(case)  # without Redis the re-assessment ran right after the commit
+    return AfterCommit(lambda: _saved_claim_json(case))
+
+
+def _saved_claim_json(case: Case):
     entry = insurers.desk_entry(actor=current_user, case=case)
     return jsonify(**claim_json(case, current_user.org_id), exposure=desk_entry_json(entry))
 
 
 @bp.get("/cases/<int:case_id>/payments")
-def payment_status(case_id: int):  # type: ignore[no-untyped-def]
+def payment_status(case_id: int):
     case = access.get_case(current_user, case_id)
     return jsonify(status_json(case))
 
 
 @bp.post("/cases/<int:case_id>/payments")
-def record_payment(case_id: int):  # type: ignore[no-untyped-def]
+def record_payment(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.ADJUSTER, Role.MEDIATOR)
-    body = json_body()
-    only_fields(body, PAYMENT_FIELDS)
+    body = read_body(bodies.PAYMENT)
     payment = payments.record_payment(
         actor=current_user,
         case=case,
-        payer=body.get("payer"),
-        amount=body.get("amount"),
-        reference=body.get("reference"),
-        paid_on=body.get("paid_on"),
-        version=body_version(body),
+        payer=body["payer"],
+        amount=body["amount"],
+        reference=body["reference"],
+        paid_on=body["paid_on"],
+        version=body["version"],
     )
-    session.commit()
     return jsonify(payment=payment_json(payment), **status_json(case)), 201
 
-
-_AMOUNT = {"type": "string", "description": 'yuan, at most two decimals, e.g. "1200.50"'}
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/insurer/cases": {
@@ -218,32 +213,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "reported, assessing or negotiating",
             params=[path_id("case_id")],
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": "object",
-                "properties": {
-                    "version": {
-                        "type": "integer",
-                        "nullable": True,
-                        "description": "the version read (null before the first save)",
-                    },
-                    "policies": {
-                        "type": "object",
-                        "description": "party label → claim data of that party's vehicle",
-                        "additionalProperties": {
-                            "type": "object",
-                            "properties": {
-                                "ctpi_policy_no": {"type": "string"},
-                                "commercial_policy_no": {"type": "string"},
-                                "commercial_limit": _AMOUNT,
-                                "commercial_excluded": {"type": "boolean"},
-                                "exclusion_reason": {"type": "string"},
-                            },
-                        },
-                    },
-                    "advanced": _AMOUNT,
-                    "advance_note": {"type": "string"},
-                },
-            },
+            body=bodies.INSURER_CLAIM,
         ),
     },
     "/cases/{case_id}/payments": {
@@ -259,21 +229,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             ok="201",
             params=[path_id("case_id")],
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": "object",
-                "required": ["payer", "amount", "reference"],
-                "properties": {
-                    "payer": {"type": "string", "description": "e.g. ctpi:甲方"},
-                    "amount": _AMOUNT,
-                    "reference": {"type": "string", "description": "bank or receipt number"},
-                    "paid_on": {
-                        "type": "string",
-                        "format": "date",
-                        "description": "not in the future; default today (Beijing)",
-                    },
-                    "version": {"type": "integer", "description": "the case's version"},
-                },
-            },
+            body=bodies.PAYMENT,
         ),
     },
 }

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import access, presenters
-from app.db import session
+from app.db import AfterCommit
 from app.errors import NotFound
 from app.models import Case
 from app.services import closure, litigation
-from blueprints.api import body_version, bp
+from blueprints import api_bodies as bodies
+from blueprints.api import bp, read_body
 from blueprints.openapi import op, path_id
 
 
@@ -39,17 +40,14 @@ def package_json(case: Case) -> dict[str, Any]:
 
 
 @bp.post("/cases/<int:case_id>/filing-package")
-def request_filing_package(case_id: int):  # type: ignore[no-untyped-def]
+def request_filing_package(case_id: int):
     case = access.get_case(current_user, case_id)
     job = litigation.schedule_filing_package(actor=current_user, case=case)
-    session.commit()
-    if job is not None:
-        session.refresh(job)  # without Redis the job ran right after the commit
-    return jsonify(package_json(case)), 202 if job is not None else 200
+    return AfterCommit(lambda: (jsonify(package_json(case)), 202 if job is not None else 200))
 
 
 @bp.get("/cases/<int:case_id>/filing-package")
-def get_filing_package(case_id: int):  # type: ignore[no-untyped-def]
+def get_filing_package(case_id: int):
     case = access.get_case(current_user, case_id)
     body = package_json(case)
     if body["package"] is None and body["job"] is None:
@@ -58,12 +56,10 @@ def get_filing_package(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/cases/<int:case_id>/close")
-def close_case(case_id: int):  # type: ignore[no-untyped-def]
+def close_case(case_id: int):
     case = access.get_case(current_user, case_id)
-    body = request.get_json(silent=True)
-    version = body_version(body) if isinstance(body, dict) else None
-    closure.close_case(actor=current_user, case=case, version=version)
-    session.commit()
+    body = read_body(bodies.CASE_VERSION)
+    closure.close_case(actor=current_user, case=case, version=body["version"])
     return jsonify(presenters.case_summary_json(case))
 
 
@@ -88,15 +84,8 @@ _CLOSE = op(
     "read-only from then on and its running timers are cancelled",
     params=[path_id("case_id")],
     errors=("401", "403", "404", "409", "422"),
+    body=bodies.CASE_VERSION,
 )
-_CLOSE["requestBody"] = {
-    "required": False,
-    "content": {
-        "application/json": {
-            "schema": {"type": "object", "properties": {"version": {"type": "integer"}}}
-        }
-    },
-}
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/cases/{case_id}/filing-package": _PACKAGE,

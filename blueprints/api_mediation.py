@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from datetime import datetime
 from typing import Any
 
 from flask import jsonify, request
@@ -11,20 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import access, presenters
-from app.db import session
+from app.db import AfterCommit
 from app.errors import ValidationFailed
 from app.labels import DEADLINE_KINDS, DEADLINE_STATUS_LABELS
 from app.models import Case, Deadline, MediationSession, Notification, Organization, Role
 from app.services import cases as case_service
 from app.services import deadlines, liability, mediation, notifications
-from blueprints.api import (
-    body_version,
-    bp,
-    case_with_liability,
-    json_body,
-    only_fields,
-    optional_json_body,
-)
+from blueprints import api_bodies as bodies
+from blueprints.api import bp, case_with_liability, read_body
 from blueprints.openapi import op, path_id
 
 # -- JSON views ---------------------------------------------------------------------------
@@ -90,111 +82,62 @@ def _assignment_json(case: Case) -> dict[str, Any]:
     }
 
 
-# -- parsing ------------------------------------------------------------------------------
-
-
-def _optional_text(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ValidationFailed(_("%(field)s must be text.", field=name), field=name)
-    return value
-
-
-def _starts_at(value: Any) -> datetime:
-    parsed = None
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            parsed = datetime.fromisoformat(value)
-    if parsed is None:
-        raise ValidationFailed(
-            _("starts_at must be an ISO 8601 date and time, e.g. 2024-03-01T09:30:00+08:00."),
-            field="starts_at",
-        )
-    return parsed
-
-
-def _whole_number(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed(_("%(field)s must be a whole number.", field=name), field=name)
-    return value
-
-
 # -- mediation ----------------------------------------------------------------------------
 
 
 @bp.post("/cases/<int:case_id>/assignment")
-def mediation_assign(case_id: int):  # type: ignore[no-untyped-def]
+def mediation_assign(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR, Role.ADMIN)
-    body = optional_json_body()
-    if body.get("committee_id") is not None:
-        mediation.assign_committee(
-            actor=current_user,
-            case=case,
-            committee_id=_whole_number(body["committee_id"], "committee_id"),
-        )
-        session.commit()
+    body = read_body(bodies.ASSIGNMENT)
+    if body["committee_id"] is not None:
+        mediation.assign_committee(actor=current_user, case=case, committee_id=body["committee_id"])
         return jsonify(_assignment_json(case))
-    mediator_id = body.get("mediator_id")
-    mediation.assign_mediator(
-        actor=current_user,
-        case=case,
-        mediator_id=None if mediator_id is None else _whole_number(mediator_id, "mediator_id"),
-    )
-    session.commit()
+    mediation.assign_mediator(actor=current_user, case=case, mediator_id=body["mediator_id"])
     return jsonify(_assignment_json(case))
 
 
 @bp.get("/cases/<int:case_id>/sessions")
-def mediation_sessions(case_id: int):  # type: ignore[no-untyped-def]
+def mediation_sessions(case_id: int):
     case = access.get_case(current_user, case_id)
     return jsonify(items=[session_json(item) for item in mediation.case_sessions(case)])
 
 
 @bp.post("/cases/<int:case_id>/sessions")
-def mediation_schedule_session(case_id: int):  # type: ignore[no-untyped-def]
+def mediation_schedule_session(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
-    body = json_body()
+    body = read_body(bodies.SESSION)
     created = mediation.schedule_session(
         actor=current_user,
         case=case,
-        starts_at=_starts_at(body.get("starts_at")),
-        place=_optional_text(body, "place"),
-        video_link=_optional_text(body, "video_link"),
-        notes=_optional_text(body, "notes"),
+        starts_at=body["starts_at"],
+        place=body["place"],
+        video_link=body["video_link"],
+        notes=body["notes"],
     )
-    session.commit()
     return jsonify(session_json(created)), 201
 
 
 @bp.post("/cases/<int:case_id>/session-notes")
-def mediation_session_notes(case_id: int):  # type: ignore[no-untyped-def]
+def mediation_session_notes(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
-    body = json_body()
+    body = read_body(bodies.SESSION_NOTES)
     updated = mediation.record_session_notes(
-        actor=current_user,
-        case=case,
-        session_id=_whole_number(body.get("session_id"), "session_id"),
-        notes=_optional_text(body, "notes") or "",
+        actor=current_user, case=case, session_id=body["session_id"], notes=body["notes"] or ""
     )
-    session.commit()
     return jsonify(session_json(updated))
 
 
 @bp.post("/cases/<int:case_id>/mediation/fail")
-def mediation_fail(case_id: int):  # type: ignore[no-untyped-def]
+def mediation_fail(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
-    body = json_body()
+    body = read_body(bodies.MEDIATION_FAILED)
     mediation.fail_mediation(
-        actor=current_user,
-        case=case,
-        reason=_optional_text(body, "reason") or "",
-        version=body_version(body),
+        actor=current_user, case=case, reason=body["reason"] or "", version=body["version"]
     )
-    session.commit()
     return jsonify(
         {
             **presenters.case_json(case, case_service.case_jobs(case)),
@@ -204,27 +147,25 @@ def mediation_fail(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.put("/cases/<int:case_id>/liability")
-def decide_liability(case_id: int):  # type: ignore[no-untyped-def]
+def decide_liability(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
-    body = only_fields(json_body(), ("parties", "basis", "version"))
+    body = read_body(bodies.LIABILITY)
     liability.decide_liability(
         actor=current_user,
         case=case,
-        parties=body.get("parties"),
-        basis=_optional_text(body, "basis"),
-        version=body_version(body),
+        parties=body["parties"],
+        basis=body["basis"],
+        version=body["version"],
     )
-    session.commit()
-    session.refresh(case)  # without Redis a re-assessment ran right after the commit
-    return jsonify(case_with_liability(case))
+    return AfterCommit(lambda: jsonify(case_with_liability(case)))
 
 
 # -- deadlines ----------------------------------------------------------------------------
 
 
 @bp.get("/cases/<int:case_id>/deadlines")
-def case_deadlines(case_id: int):  # type: ignore[no-untyped-def]
+def case_deadlines(case_id: int):
     case = access.get_case(current_user, case_id)
     clock = deadlines.case_clock(case)
     cases, owners = {case.id: case}, clock["owners"]
@@ -253,7 +194,7 @@ def case_deadlines(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/deadlines")
-def waiting_deadlines():  # type: ignore[no-untyped-def]
+def waiting_deadlines():
     waiting = deadlines.waiting_on(current_user)
     details = deadlines.deadline_details(waiting)
     return jsonify(
@@ -265,11 +206,13 @@ def waiting_deadlines():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/notifications")
-def list_notifications():  # type: ignore[no-untyped-def]
+def list_notifications():
     unread_only = request.args.get("unread", "").lower() in ("1", "true", "yes")
     limit = request.args.get("limit", 50, type=int)
     if not 1 <= limit <= 200:
-        raise ValidationFailed(_("limit must be between 1 and 200."), field="limit")
+        raise ValidationFailed(
+            _("The number of notifications must be between 1 and 200."), field="limit"
+        )
     items = notifications.user_notifications(current_user, limit=limit, unread_only=unread_only)
     return jsonify(
         items=[notification_json(item) for item in items],
@@ -278,15 +221,13 @@ def list_notifications():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/notifications/read")
-def read_notifications():  # type: ignore[no-untyped-def]
-    body = optional_json_body()
-    ids = body.get("ids")
+def read_notifications():
+    ids = read_body(bodies.NOTIFICATIONS_READ)["ids"]
     if ids is not None and (
         not isinstance(ids, list) or not all(_is_whole(value) for value in ids)
     ):
-        raise ValidationFailed(_("ids must be a list of notification ids."), field="ids")
+        raise ValidationFailed(_("The notifications must be a list of their ids."), field="ids")
     marked = notifications.mark_read(user=current_user, ids=ids)
-    session.commit()
     return jsonify(marked=marked, unread=notifications.unread_count(current_user))
 
 
@@ -295,31 +236,17 @@ def _is_whole(value: Any) -> bool:
 
 
 _CASE = [path_id("case_id")]
-_OBJECT = "object"
-
-
-def _optional(operation: dict[str, Any]) -> dict[str, Any]:
-    operation["requestBody"]["required"] = False
-    return operation
 
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/cases/{case_id}/assignment": {
-        "post": _optional(
-            op(
-                "Assign the case to a mediator of its committee (its mediators or an admin); "
-                "without mediator_id, the committee's mediator with the fewest open cases; "
-                "an admin may give committee_id to move the case to another committee",
-                params=_CASE,
-                errors=("401", "403", "404", "409", "422"),
-                body={
-                    "type": _OBJECT,
-                    "properties": {
-                        "mediator_id": {"type": "integer"},
-                        "committee_id": {"type": "integer"},
-                    },
-                },
-            )
+        "post": op(
+            "Assign the case to a mediator of its committee (its mediators or an admin); "
+            "without mediator_id, the committee's mediator with the fewest open cases; "
+            "an admin may give committee_id to move the case to another committee",
+            params=_CASE,
+            errors=("401", "403", "404", "409", "422"),
+            body=bodies.ASSIGNMENT,
         )
     },
     "/cases/{case_id}/sessions": {
@@ -330,16 +257,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             ok="201",
             params=_CASE,
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": _OBJECT,
-                "required": ["starts_at"],
-                "properties": {
-                    "starts_at": {"type": "string", "format": "date-time"},
-                    "place": {"type": "string"},
-                    "video_link": {"type": "string"},
-                    "notes": {"type": "string"},
-                },
-            },
+            body=bodies.SESSION,
         ),
     },
     "/cases/{case_id}/session-notes": {
@@ -347,11 +265,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "A mediator of the committee records a session's notes (replacing earlier ones)",
             params=_CASE,
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": _OBJECT,
-                "required": ["session_id", "notes"],
-                "properties": {"session_id": {"type": "integer"}, "notes": {"type": "string"}},
-            },
+            body=bodies.SESSION_NOTES,
         )
     },
     "/cases/{case_id}/mediation/fail": {
@@ -360,11 +274,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "reported, assessing or negotiating → litigation; running deadlines are cancelled",
             params=_CASE,
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": _OBJECT,
-                "required": ["reason"],
-                "properties": {"reason": {"type": "string"}, "version": {"type": "integer"}},
-            },
+            body=bodies.MEDIATION_FAILED,
         )
     },
     "/cases/{case_id}/liability": {
@@ -377,29 +287,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "409. Answers the case with its `liability` (pending parties, latest decision)",
             params=_CASE,
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": _OBJECT,
-                "required": ["parties", "basis"],
-                "properties": {
-                    "parties": {
-                        "type": "array",
-                        "items": {
-                            "type": _OBJECT,
-                            "required": ["liability"],
-                            "properties": {
-                                "id": {"type": "integer"},
-                                "label": {"type": "string"},
-                                "liability": {
-                                    "type": "string",
-                                    "enum": list(liability.LIABILITIES),
-                                },
-                            },
-                        },
-                    },
-                    "basis": {"type": "string", "maxLength": liability.BASIS_MAX},
-                    "version": {"type": "integer"},
-                },
-            },
+            body=bodies.LIABILITY,
         )
     },
     "/cases/{case_id}/deadlines": {
@@ -440,15 +328,10 @@ OPENAPI_PATHS: dict[str, Any] = {
         )
     },
     "/notifications/read": {
-        "post": _optional(
-            op(
-                "Mark the caller's notifications read: those of ids, or all without ids",
-                errors=("401", "422"),
-                body={
-                    "type": _OBJECT,
-                    "properties": {"ids": {"type": "array", "items": {"type": "integer"}}},
-                },
-            )
+        "post": op(
+            "Mark the caller's notifications read: those of ids, or all without ids",
+            errors=("401", "422"),
+            body=bodies.NOTIFICATIONS_READ,
         )
     },
 }

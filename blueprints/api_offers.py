@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import jsonify
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import access, presenters
-from app.db import session
-from app.errors import ValidationFailed
 from app.models import Case, Offer, Organization, Role, User
+from app.money import amount_text
 from app.services import offers
-from blueprints.api import body_version, bp, json_body, only_fields, optional_json_body
+from blueprints import api_bodies as bodies
+from blueprints.api import bp, read_body
 from blueprints.openapi import op, path_id
-
-OFFER_FIELDS = ("payer", "amount", "items", "note", "expires_at", "parent_id", "side", "version")
-ANSWER_FIELDS = ("note", "version")
 
 
 def offer_json(
@@ -36,7 +31,7 @@ def offer_json(
         "payer": offer.payer,
         "side": offer.side.value,
         "organization": {"id": offer.org_id, "name": org.name if org else None},
-        "amount": presenters.money(offer.amount),
+        "amount": amount_text(offer.amount),
         "items": offer.items,
         "note": offer.note,
         "expires_at": presenters.iso(offer.expires_at),
@@ -56,24 +51,6 @@ def _one_json(offer: Offer) -> dict[str, Any]:
     return offer_json(offer, users, orgs)
 
 
-def _expiry(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise ValidationFailed(
-            _(
-                "expires_at must be an ISO 8601 date and time with its offset, "
-                "e.g. 2024-03-01T18:00:00+08:00."
-            ),
-            field="expires_at",
-        )
-    return parsed
-
-
 def _acting_case(case_id: int) -> Case:
     """The case, if the caller sees it and their role may act on offers (before any body)."""
     case = access.get_case(current_user, case_id)
@@ -82,7 +59,7 @@ def _acting_case(case_id: int) -> Case:
 
 
 @bp.get("/cases/<int:case_id>/offers")
-def list_offers(case_id: int):  # type: ignore[no-untyped-def]
+def list_offers(case_id: int):
     case = access.get_case(current_user, case_id)
     trail = offers.case_offers(case)
     users, orgs = offers.people_of(trail)
@@ -94,89 +71,49 @@ def list_offers(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/cases/<int:case_id>/offers")
-def make_offer(case_id: int):  # type: ignore[no-untyped-def]
+def make_offer(case_id: int):
     case = _acting_case(case_id)
-    body = only_fields(json_body(), OFFER_FIELDS)
+    body = read_body(bodies.OFFER)
     offer = offers.make_offer(
         actor=current_user,
         case=case,
-        payer=body.get("payer"),
-        amount=body.get("amount"),
-        items=body.get("items"),
-        note=body.get("note"),
-        expires_at=_expiry(body.get("expires_at")),
-        parent_id=body.get("parent_id"),
-        side=body.get("side"),
-        version=body_version(body),
+        payer=body["payer"],
+        amount=body["amount"],
+        items=body["items"],
+        note=body["note"],
+        expires_at=body["expires_at"],
+        parent_id=body["parent_id"],
+        side=body["side"],
+        version=body["version"],
     )
-    session.commit()
     return jsonify(_one_json(offer)), 201
 
 
-def _answer(case_id: int, offer_id: int, *, accept: bool):  # type: ignore[no-untyped-def]
+def _answer(case_id: int, offer_id: int, *, accept: bool):
     case = _acting_case(case_id)
-    body = only_fields(optional_json_body(), ANSWER_FIELDS)
+    body = read_body(bodies.ANSWER)
     offer = offers.answer_offer(
         actor=current_user,
         case=case,
         offer_id=offer_id,
         accept=accept,
-        note=body.get("note"),
-        version=body_version(body),
+        note=body["note"],
+        version=body["version"],
     )
-    session.commit()
     return jsonify(_one_json(offer))
 
 
 @bp.post("/cases/<int:case_id>/offers/<int:offer_id>/accept")
-def accept_offer(case_id: int, offer_id: int):  # type: ignore[no-untyped-def]
+def accept_offer(case_id: int, offer_id: int):
     return _answer(case_id, offer_id, accept=True)
 
 
 @bp.post("/cases/<int:case_id>/offers/<int:offer_id>/reject")
-def reject_offer(case_id: int, offer_id: int):  # type: ignore[no-untyped-def]
+def reject_offer(case_id: int, offer_id: int):
     return _answer(case_id, offer_id, accept=False)
 
 
-_OFFER_BODY = {
-    "type": "object",
-    "required": ["payer"],
-    "properties": {
-        "payer": {"type": "string", "description": "ctpi:甲方, commercial:甲方 or party:甲方"},
-        "amount": {
-            "type": "string",
-            "description": "yuan, at most two decimals; computed from items when omitted",
-        },
-        "items": {
-            "type": "object",
-            "description": "victim id → {item code → amount}: item amounts of the assessment",
-        },
-        "note": {"type": "string"},
-        "expires_at": {
-            "type": "string",
-            "format": "date-time",
-            "description": "ISO 8601 with offset; starts an offer_expiry deadline",
-        },
-        "parent_id": {"type": "integer", "description": "the open offer this one counters"},
-        "side": {
-            "type": "string",
-            "enum": ["insurer", "claimant", "party"],
-            "description": "mediators: claimant (default) or party (a liable party's position "
-            "for a party: payer); adjusters: insurer",
-        },
-        "version": {"type": "integer", "description": "the case's version the caller saw"},
-    },
-}
-_ANSWER_BODY = {
-    "type": "object",
-    "properties": {"note": {"type": "string"}, "version": {"type": "integer"}},
-}
 _ANSWER_ERRORS = ("401", "403", "404", "409", "422")
-
-
-def _optional_body(operation: dict[str, Any]) -> dict[str, Any]:
-    operation["requestBody"]["required"] = False
-    return operation
 
 
 OPENAPI_PATHS: dict[str, Any] = {
@@ -192,28 +129,23 @@ OPENAPI_PATHS: dict[str, Any] = {
             ok="201",
             params=[path_id("case_id")],
             errors=_ANSWER_ERRORS,
-            body=_OFFER_BODY,
+            body=bodies.OFFER,
         ),
     },
     "/cases/{case_id}/offers/{offer_id}/accept": {
-        "post": _optional_body(
-            op(
-                "The other side accepts an open offer; the payer's other open offers are "
-                "superseded",
-                params=[path_id("case_id"), path_id("offer_id")],
-                errors=_ANSWER_ERRORS,
-                body=_ANSWER_BODY,
-            )
+        "post": op(
+            "The other side accepts an open offer; the payer's other open offers are superseded",
+            params=[path_id("case_id"), path_id("offer_id")],
+            errors=_ANSWER_ERRORS,
+            body=bodies.ANSWER,
         )
     },
     "/cases/{case_id}/offers/{offer_id}/reject": {
-        "post": _optional_body(
-            op(
-                "The other side rejects an open offer",
-                params=[path_id("case_id"), path_id("offer_id")],
-                errors=_ANSWER_ERRORS,
-                body=_ANSWER_BODY,
-            )
+        "post": op(
+            "The other side rejects an open offer",
+            params=[path_id("case_id"), path_id("offer_id")],
+            errors=_ANSWER_ERRORS,
+            body=bodies.ANSWER,
         )
     },
 }

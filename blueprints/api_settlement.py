@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import access, presenters
-from app.db import session
+from app import access, presenters, validation
 from app.errors import NotFound, ValidationFailed
 from app.models import Agreement, Case, Role
 from app.services import agreements
-from blueprints.api import body_version, bp, json_body
+from blueprints import api_bodies as bodies
+from blueprints.api import bp, read_body
 from blueprints.openapi import op, path_id
 
 
@@ -38,38 +37,23 @@ def agreement_json(agreement: Agreement, case: Case) -> dict[str, Any]:
     }
 
 
-def _payment_due(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationFailed(
-            _("payment_due must be a date like 2024-01-31."), field="payment_due"
-        ) from exc
-
-
 @bp.post("/cases/<int:case_id>/agreement")
-def draft_agreement(case_id: int):  # type: ignore[no-untyped-def]
+def draft_agreement(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
-    body = json_body()
-    method = body.get("payment_method")
-    if not isinstance(method, str):
-        raise ValidationFailed(_("Send payment_method as a string."), field="payment_method")
+    body = read_body(bodies.AGREEMENT)
     agreement = agreements.draft_agreement(
         actor=current_user,
         case=case,
-        payment_method=method,
-        payment_due=_payment_due(body.get("payment_due")),
-        version=body_version(body),
+        payment_method=body["payment_method"],
+        payment_due=body["payment_due"],
+        version=body["version"],
     )
-    session.commit()
     return jsonify(agreement_json(agreement, case)), 201
 
 
 @bp.get("/cases/<int:case_id>/agreement")
-def get_agreement(case_id: int):  # type: ignore[no-untyped-def]
+def get_agreement(case_id: int):
     case = access.get_case(current_user, case_id)
     agreement = agreements.current_agreement(case)
     if agreement is None:
@@ -78,7 +62,7 @@ def get_agreement(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/cases/<int:case_id>/agreement/sign")
-def sign_agreement(case_id: int):  # type: ignore[no-untyped-def]
+def sign_agreement(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
     scan = request.files.get("scan")
@@ -86,18 +70,14 @@ def sign_agreement(case_id: int):  # type: ignore[no-untyped-def]
         raise ValidationFailed(
             _("Send the signed agreement as the multipart field `scan`."), field="scan"
         )
-    version = request.form.get("version") or None
-    if version is not None and not version.isdigit():
-        raise ValidationFailed(_("version must be a whole number."))
     agreement = agreements.sign_agreement(
         actor=current_user,
         case=case,
         signers=request.form.getlist("signer"),
         filename=scan.filename,
         data=scan.read(),
-        version=int(version) if version is not None else None,
+        version=validation.form_version(request.form.get("version")),
     )
-    session.commit()
     return jsonify(agreement_json(agreement, case))
 
 
@@ -107,19 +87,7 @@ _DRAFT = op(
     ok="201",
     params=[path_id("case_id")],
     errors=("401", "403", "404", "409", "422"),
-    body={
-        "type": "object",
-        "required": ["payment_method"],
-        "properties": {
-            "payment_method": {"type": "string", "description": "e.g. 银行转账"},
-            "payment_due": {
-                "type": "string",
-                "format": "date",
-                "description": "default: the 10-day insurer payment timer from today",
-            },
-            "version": {"type": "integer"},
-        },
-    },
+    body=bodies.AGREEMENT,
 )
 _SIGN = op(
     "The mediator records that every party and payer signed the draft in person and uploads "

@@ -11,10 +11,11 @@ from flask_login import current_user
 
 from app import access, presenters
 from app.db import session
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound
 from app.models import Case, Confirmation, Document, Organization, Role
 from app.services import tribunal
-from blueprints.api import body_version, bp, json_body, optional_json_body
+from blueprints import api_bodies as bodies
+from blueprints.api import bp, read_body
 from blueprints.openapi import op, path_id
 
 
@@ -51,29 +52,21 @@ def confirmation_json(confirmation: Confirmation, case: Case) -> dict[str, Any]:
 
 
 @bp.post("/cases/<int:case_id>/confirmation-request")
-def request_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+def request_confirmation(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
-    body = optional_json_body()
-    tribunal_org_id = body.get("tribunal_org_id")
-    if tribunal_org_id is not None and (
-        not isinstance(tribunal_org_id, int) or isinstance(tribunal_org_id, bool)
-    ):
-        raise ValidationFailed(
-            _("tribunal_org_id must be a whole number."), field="tribunal_org_id"
-        )
+    body = read_body(bodies.CONFIRMATION_REQUEST)
     confirmation = tribunal.request_confirmation(
         actor=current_user,
         case=case,
-        tribunal_org_id=tribunal_org_id,
-        version=body_version(body),
+        tribunal_org_id=body["tribunal_org_id"],
+        version=body["version"],
     )
-    session.commit()
     return jsonify(confirmation_json(confirmation, case)), 201
 
 
 @bp.get("/cases/<int:case_id>/confirmation")
-def get_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+def get_confirmation(case_id: int):
     case = access.get_case(current_user, case_id)
     confirmation = tribunal.current_confirmation(case)
     if confirmation is None:
@@ -82,48 +75,43 @@ def get_confirmation(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/cases/<int:case_id>/confirmation/accept")
-def accept_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+def accept_confirmation(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.JUDGE)
-    body = optional_json_body()
+    body = read_body(bodies.CASE_VERSION)
     confirmation = tribunal.accept_application(
-        actor=current_user, case=case, version=body_version(body)
+        actor=current_user, case=case, version=body["version"]
     )
-    session.commit()
     return jsonify(confirmation_json(confirmation, case))
 
 
 @bp.post("/cases/<int:case_id>/confirmation/extend")
-def extend_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+def extend_confirmation(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.JUDGE)
-    body = json_body()
+    body = read_body(bodies.EXTENSION)
     confirmation = tribunal.extend_decision(
-        actor=current_user, case=case, reason=body.get("reason"), version=body_version(body)
+        actor=current_user, case=case, reason=body["reason"], version=body["version"]
     )
-    session.commit()
     return jsonify(confirmation_json(confirmation, case))
 
 
 @bp.post("/cases/<int:case_id>/decision")
-def decide_confirmation(case_id: int):  # type: ignore[no-untyped-def]
+def decide_confirmation(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.JUDGE)
-    body = json_body()
+    body = read_body(bodies.DECISION)
     confirmation = tribunal.decide(
         actor=current_user,
         case=case,
-        decision=body.get("decision"),
-        grounds=body.get("grounds"),
-        reason=body.get("reason"),
-        next_step=body.get("next_step"),
-        version=body_version(body),
+        decision=body["decision"],
+        grounds=body["grounds"],
+        reason=body["reason"],
+        next_step=body["next_step"],
+        version=body["version"],
     )
-    session.commit()
     return jsonify(confirmation_json(confirmation, case))
 
-
-_VERSION = {"version": {"type": "integer", "description": "the case version the caller saw"}}
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/cases/{case_id}/confirmation-request": {
@@ -135,10 +123,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             ok="201",
             params=[path_id("case_id")],
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": "object",
-                "properties": {"tribunal_org_id": {"type": "integer"}, **_VERSION},
-            },
+            body=bodies.CONFIRMATION_REQUEST,
         )
     },
     "/cases/{case_id}/confirmation": {
@@ -152,7 +137,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "A judge of the tribunal accepts the application; the 15-day decision timer starts",
             params=[path_id("case_id")],
             errors=("401", "403", "404", "409"),
-            body={"type": "object", "properties": {**_VERSION}},
+            body=bodies.CASE_VERSION,
         )
     },
     "/cases/{case_id}/confirmation/extend": {
@@ -161,11 +146,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "extension is 409",
             params=[path_id("case_id")],
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": "object",
-                "required": ["reason"],
-                "properties": {"reason": {"type": "string"}, **_VERSION},
-            },
+            body=bodies.EXTENSION,
         )
     },
     "/cases/{case_id}/decision": {
@@ -175,20 +156,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "litigation. A still requested application is accepted implicitly",
             params=[path_id("case_id")],
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": "object",
-                "required": ["decision"],
-                "properties": {
-                    "decision": {"type": "string", "enum": ["confirm", "reject"]},
-                    "grounds": {
-                        "type": "array",
-                        "items": {"type": "string", "enum": list(tribunal.REJECTION_GROUNDS)},
-                    },
-                    "reason": {"type": "string"},
-                    "next_step": {"type": "string", "enum": list(tribunal.NEXT_STEPS)},
-                    **_VERSION,
-                },
-            },
+            body=bodies.DECISION,
         )
     },
 }

@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import access, presenters
-from app.db import session
 from app.errors import DomainError, ValidationFailed
 from app.labels import DOCUMENT_KINDS
 from app.models import Case, Role
 from app.services import assessments, documents, liability, standards
 from app.services import cases as case_service
+from app.web import refuse
 from blueprints.claims_forms import (
     ClaimSettingsForm,
     VictimForm,
@@ -77,18 +77,13 @@ def _victim_form(case: Case, data: dict[str, Any] | None = None) -> VictimForm:
     return form
 
 
-def _file(case: Case, claims: dict[str, Any], version: int | None) -> None:
-    assessments.file_claims(actor=current_user, case=case, data=claims, version=version)
-    session.commit()
-
-
 def _version() -> int | None:
     value = request.form.get("version", type=int)
     return value
 
 
 @bp.get("/<int:case_id>/claims")
-def claims(case_id: int):  # type: ignore[no-untyped-def]
+def claims(case_id: int):
     case = _mediated_case(case_id)
     filed = _filed(case)
     party_ids = [p["id"] for p in assessments.case_parties(case)]
@@ -112,22 +107,25 @@ def _render_claims(case: Case, filed: dict[str, Any], settings: ClaimSettingsFor
         parties=assessments.case_parties(case),
         jobs=case_service.case_jobs(case),
         liability_pending=liability.pending_parties(case),
-        can_decide_liability=liability.can_decide(current_user, case),
     )
 
 
 @bp.post("/<int:case_id>/claims")
-def save_settings(case_id: int):  # type: ignore[no-untyped-def]
+def save_settings(case_id: int):
     case = _mediated_case(case_id)
     filed = _filed(case)
     settings = ClaimSettingsForm()
     if not settings.validate_on_submit():
         return _render_claims(case, filed, settings), 400
     try:
-        _file(case, claims_with_settings(filed, settings), _version())
+        assessments.file_claims(
+            actor=current_user,
+            case=case,
+            data=claims_with_settings(filed, settings),
+            version=_version(),
+        )
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render_claims(case, filed, settings), exc.status
     flash(_("The claims were filed; the assessment is being computed."), "success")
     return redirect(url_for("assessments.show", case_id=case.id))
@@ -142,16 +140,16 @@ def _next_victim_id(filed: dict[str, Any]) -> str:
 
 
 @bp.route("/<int:case_id>/claims/victims/new", methods=["GET", "POST"])
-def new_victim(case_id: int):  # type: ignore[no-untyped-def]
+def new_victim(case_id: int):
     return _edit_victim(case_id, None)
 
 
 @bp.route("/<int:case_id>/claims/victims/<victim_id>", methods=["GET", "POST"])
-def victim(case_id: int, victim_id: str):  # type: ignore[no-untyped-def]
+def victim(case_id: int, victim_id: str):
     return _edit_victim(case_id, victim_id)
 
 
-def _edit_victim(case_id: int, victim_id: str | None):  # type: ignore[no-untyped-def]
+def _edit_victim(case_id: int, victim_id: str | None):
     case = _mediated_case(case_id)
     filed = _filed(case)
     index = next((i for i, v in enumerate(filed["victims"]) if v.get("id") == victim_id), None)
@@ -179,9 +177,9 @@ def _edit_victim(case_id: int, victim_id: str | None):  # type: ignore[no-untype
         entry["id"] = previous["id"]
         filed["victims"][index] = entry
     try:
-        _file(case, filed, _version())
+        assessments.file_claims(actor=current_user, case=case, data=filed, version=_version())
     except DomainError as exc:
-        session.rollback()
+        refuse(exc, flash_reason=False)
         return _render_victim(case, form, is_new=previous is None, error=exc), exc.status
     flash(_("The claims were filed; the assessment is being computed."), "success")
     return redirect(url_for("assessments.show", case_id=case.id))
@@ -196,7 +194,7 @@ def _render_victim(
 
 
 @bp.post("/<int:case_id>/claims/victims/<victim_id>/remove")
-def remove_victim(case_id: int, victim_id: str):  # type: ignore[no-untyped-def]
+def remove_victim(case_id: int, victim_id: str):
     case = _mediated_case(case_id)
     filed = _filed(case)
     remaining = [v for v in filed["victims"] if v.get("id") != victim_id]
@@ -206,10 +204,11 @@ def remove_victim(case_id: int, victim_id: str):  # type: ignore[no-untyped-def]
         flash(_("A case needs at least one victim: edit this one instead."), "danger")
         return redirect(url_for("assessments.claims", case_id=case.id))
     try:
-        _file(case, {**filed, "victims": remaining}, _version())
+        assessments.file_claims(
+            actor=current_user, case=case, data={**filed, "victims": remaining}, version=_version()
+        )
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return redirect(url_for("assessments.claims", case_id=case.id))
     flash(_("The victim was removed from the claims."), "success")
     return redirect(url_for("assessments.show", case_id=case.id))
@@ -232,7 +231,7 @@ def _what_if_changes(args: Any, result: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/<int:case_id>/assessment")
-def show(case_id: int):  # type: ignore[no-untyped-def]
+def show(case_id: int):
     case = access.get_case(current_user, case_id)
     assessment = assessments.latest_assessment(case)
     jobs = [job for job in case_service.case_jobs(case) if job.kind == "assessments.run"]

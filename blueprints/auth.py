@@ -6,9 +6,10 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.db import session as db_session
+from app.db import keep_on_error
 from app.errors import TooManyAttempts, ValidationFailed
 from app.services import accounts
+from app.web import refuse
 from blueprints.forms import LoginForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)
@@ -21,7 +22,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -32,14 +33,13 @@ def login():  # type: ignore[no-untyped-def]
                 ip=request.remote_addr or "unknown",
             )
         except (accounts.LoginFailed, TooManyAttempts) as exc:
-            db_session.commit()  # failures count even though the login did not happen
+            keep_on_error()  # failures count even though the login did not happen
             flash(exc.message, "danger")
             status = 429 if isinstance(exc, TooManyAttempts) else 401
         else:
             token = accounts.start_session(
                 user=user, ip=request.remote_addr, user_agent=request.user_agent.string
             )
-            db_session.commit()
             target = _safe_next(session.pop("next", None))
             session.clear()  # a fresh session on login: no fixation
             user.login_token = token
@@ -52,10 +52,9 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     if current_user.login_token:
         accounts.end_session(user=current_user, token=current_user.login_token)
-        db_session.commit()
     logout_user()
     locale = session.get("locale")
     session.clear()
@@ -67,7 +66,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-def change_password():  # type: ignore[no-untyped-def]
+def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
@@ -75,13 +74,11 @@ def change_password():  # type: ignore[no-untyped-def]
                 user=current_user, current=form.current.data, new=form.new.data
             )
         except ValidationFailed as exc:
-            db_session.rollback()
-            flash(exc.message, "danger")
+            refuse(exc)
             return render_template("auth/password.html", form=form), 422
         token = accounts.start_session(
             user=current_user, ip=request.remote_addr, user_agent=request.user_agent.string
         )
-        db_session.commit()
         user = current_user._get_current_object()
         user.login_token = token
         login_user(user, remember=False)

@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import access
-from app.db import session
 from app.errors import DomainError
-from app.models import CaseStatus, Role
+from app.models import FINISHED_STATES, CaseStatus, Role
 from app.services import assessments, deadlines, documents, intake, liability
 from app.services import cases as case_service
+from app.web import refuse
 from blueprints.forms import EvidenceForm
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -19,7 +19,7 @@ access.guard_blueprint(bp, Role)
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     status_arg = request.args.get("status") or None
     status = CaseStatus(status_arg) if status_arg in set(CaseStatus) else None
     result = case_service.search_cases(
@@ -52,23 +52,20 @@ def _render_case(case_id: int, evidence_form: EvidenceForm | None = None) -> str
         liability_pending=liability.pending_parties(case),
         liability_decision=liability.latest_decision(case),
         is_certificate=liability.is_certificate(case),
-        can_decide_liability=liability.can_decide(current_user, case),
-        can_file_claims=access.can(current_user, Role.MEDIATOR)
-        and case.status in assessments.FILING_STATES,
         evidence_form=evidence_form or EvidenceForm(),
         can_attach=access.can(current_user, Role.POLICE, Role.MEDIATOR)
-        and case.status not in documents.FROZEN,
+        and case.status not in FINISHED_STATES,
         can_reveal=access.can(current_user, Role.POLICE, Role.MEDIATOR, Role.JUDGE, Role.ADMIN),
     )
 
 
 @bp.get("/<int:case_id>")
-def show(case_id: int):  # type: ignore[no-untyped-def]
+def show(case_id: int):
     return _render_case(case_id)
 
 
 @bp.post("/<int:case_id>/documents")
-def attach(case_id: int):  # type: ignore[no-untyped-def]
+def attach(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.POLICE, Role.MEDIATOR)
     form = EvidenceForm()
@@ -85,17 +82,14 @@ def attach(case_id: int):  # type: ignore[no-untyped-def]
                 description=form.description.data,
             )
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render_case(case_id, form), exc.status
-    session.commit()
     flash(_("The files were added to the case."), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
 
 @bp.post("/<int:case_id>/parties/<int:party_id>/id-number")
-def reveal_id_number(case_id: int, party_id: int):  # type: ignore[no-untyped-def]
+def reveal_id_number(case_id: int, party_id: int):
     case = access.get_case(current_user, case_id)
     id_number = intake.reveal_id_number(actor=current_user, case=case, party_id=party_id)
-    session.commit()
     return jsonify(id_number=id_number)

@@ -33,6 +33,7 @@ from app.labels import (
     REDUCTION_KINDS,
     RESIDENCE_LABELS,
 )
+from app.money import optional_amount_text
 
 _AMOUNT = [Optional(), NumberRange(min=0, max=10**11)]
 _COUNT = [Optional(), NumberRange(min=0, max=36500)]
@@ -73,10 +74,6 @@ FORM_PARTY_OPTIONS = (
     "excluded_items",
     "covers_indirect",
 )
-
-
-def _amount(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.quantize(Decimal("0.01")), "f")
 
 
 class BillForm(Form):
@@ -267,7 +264,7 @@ def _bills(rows: list[Any]) -> list[dict[str, Any]]:
         row = entry.form
         if row.amount.data is None:
             continue
-        bill: dict[str, Any] = {"amount": _amount(row.amount.data)}
+        bill: dict[str, Any] = {"amount": optional_amount_text(row.amount.data)}
         if row.description.data:
             bill["description"] = row.description.data.strip()
         if row.document.data:
@@ -306,17 +303,17 @@ def victim_from_form(form: VictimForm, previous: dict[str, Any] | None) -> dict[
     if form.hospital_days.data:
         items["hospital_food"] = {"days": form.hospital_days.data}
         if form.hospital_food_daily.data is not None:
-            items["hospital_food"]["daily"] = _amount(form.hospital_food_daily.data)
+            items["hospital_food"]["daily"] = optional_amount_text(form.hospital_food_daily.data)
     if form.nutrition_days.data:
         items["nutrition"] = {"days": form.nutrition_days.data}
         if form.nutrition_daily.data is not None:
-            items["nutrition"]["daily"] = _amount(form.nutrition_daily.data)
+            items["nutrition"]["daily"] = optional_amount_text(form.nutrition_daily.data)
     if form.lost_income_days.data:
         income: dict[str, Any] = {"days": form.lost_income_days.data}
         if form.lost_income_daily.data is not None:
-            income["daily"] = _amount(form.lost_income_daily.data)
+            income["daily"] = optional_amount_text(form.lost_income_daily.data)
         if form.lost_income_annual.data is not None:
-            income["annual"] = _amount(form.lost_income_annual.data)
+            income["annual"] = optional_amount_text(form.lost_income_annual.data)
         if form.lost_income_industry.data:
             income["industry"] = form.lost_income_industry.data
         items["lost_income"] = income
@@ -326,15 +323,15 @@ def victim_from_form(form: VictimForm, previous: dict[str, Any] | None) -> dict[
             continue
         carer: dict[str, Any] = {"days": row.days.data, "persons": row.persons.data or 1}
         if row.daily.data is not None:
-            carer["daily"] = _amount(row.daily.data)
+            carer["daily"] = optional_amount_text(row.daily.data)
         if row.annual.data is not None:
-            carer["annual"] = _amount(row.annual.data)
+            carer["annual"] = optional_amount_text(row.annual.data)
         carers.append(carer)
     if carers:
         items["nursing"] = carers
     if form.assistive_price.data is not None:
         items["assistive_devices"] = {
-            "price": _amount(form.assistive_price.data),
+            "price": optional_amount_text(form.assistive_price.data),
             "count": form.assistive_count.data or 1,
         }
     dependents = []
@@ -349,7 +346,7 @@ def victim_from_form(form: VictimForm, previous: dict[str, Any] | None) -> dict[
         else:
             dependent["age"] = row.age.data
         if row.consumption.data is not None:
-            dependent["consumption"] = _amount(row.consumption.data)
+            dependent["consumption"] = optional_amount_text(row.consumption.data)
         dependents.append(dependent)
     if dependents:
         items["dependents_living"] = dependents
@@ -362,7 +359,7 @@ def victim_from_form(form: VictimForm, previous: dict[str, Any] | None) -> dict[
     for code in AMOUNT_ITEMS:
         value = getattr(form, code).data
         if value is not None:
-            items[code] = {"amount": _amount(value)}
+            items[code] = {"amount": optional_amount_text(value)}
     victim["items"] = items
     victim.update(_special_from_form(form))
     return victim
@@ -384,12 +381,12 @@ def _special_from_form(form: VictimForm) -> dict[str, Any]:
             "reason": (form.reduction_reason.data or "").strip(),
         }
     if form.rescue_costs.data is not None:
-        special["rescue_costs"] = _amount(form.rescue_costs.data)
+        special["rescue_costs"] = optional_amount_text(form.rescue_costs.data)
     standards: dict[str, Any] = {}
     if form.standard_income.data is not None:
-        standards["urban_disposable_income"] = _amount(form.standard_income.data)
+        standards["urban_disposable_income"] = optional_amount_text(form.standard_income.data)
     if form.standard_consumption.data is not None:
-        standards["urban_consumption"] = _amount(form.standard_consumption.data)
+        standards["urban_consumption"] = optional_amount_text(form.standard_consumption.data)
     if standards:
         standards["source"] = (form.standard_source.data or "").strip()
         special["standards"] = standards
@@ -650,7 +647,7 @@ def _override_from_form(row: PartyOverrideForm, previous: dict[str, Any]) -> dic
     if row.ratio.data is not None:
         override["ratio"] = format(row.ratio.data.normalize(), "f")
     if row.commercial_limit.data is not None:
-        override["commercial_limit"] = _amount(row.commercial_limit.data)
+        override["commercial_limit"] = optional_amount_text(row.commercial_limit.data)
     if (row.ctpi_insurer.data or "").strip():
         override["ctpi_insurer"] = row.ctpi_insurer.data.strip()
     if row.ctpi_uninsured.data:
@@ -658,7 +655,7 @@ def _override_from_form(row: PartyOverrideForm, previous: dict[str, Any]) -> dic
     if row.misconduct.data:
         override["misconduct"] = row.misconduct.data
     if row.seat_limit.data is not None:
-        seat: dict[str, Any] = {"limit_per_seat": _amount(row.seat_limit.data)}
+        seat: dict[str, Any] = {"limit_per_seat": optional_amount_text(row.seat_limit.data)}
         if (row.seat_insurer.data or "").strip():
             seat["insurer"] = row.seat_insurer.data.strip()
         override["seat_cover"] = seat

@@ -36,5 +36,5 @@ def file_response(document_id: int) -> Response:
 
 
 @bp.get("/<int:document_id>/content")
-def content(document_id: int):  # type: ignore[no-untyped-def]
+def content(document_id: int):
     return file_response(document_id)

@@ -23,11 +23,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app import access, presenters
-from app.db import session
 from app.errors import DomainError
-from app.models import Case, Role
+from app.models import MEDIATED_STATES, Case, Role
 from app.services import assessments, insurers, payments
 from app.services import cases as case_service
+from app.web import refuse
 
 bp = Blueprint("insurer", __name__)
 access.guard_blueprint(bp, Role)
@@ -102,7 +102,7 @@ def _version(form: FlaskForm) -> int | None:
 
 
 @bp.get("/insurer/")
-def desk():  # type: ignore[no-untyped-def]
+def desk():
     access.require_role(current_user, Role.ADJUSTER)
     entries = insurers.insurer_desk(actor=current_user)
     return render_template(
@@ -167,19 +167,19 @@ def _render_claim(case: Case, form: InsurerClaimForm, error: DomainError | None 
         entry=entry,
         labels=_payer_labels([case]),
         job=jobs[0] if jobs else None,
-        editable=case.status in insurers.CLAIM_STATES,
+        editable=case.status in MEDIATED_STATES,
         error=error,
     )
 
 
 @bp.get("/cases/<int:case_id>/insurer-claim")
-def claim(case_id: int):  # type: ignore[no-untyped-def]
+def claim(case_id: int):
     case = _adjusted_case(case_id)
     return _render_claim(case, InsurerClaimForm(data=_claim_form_data(case)))
 
 
 @bp.post("/cases/<int:case_id>/insurer-claim")
-def save_claim(case_id: int):  # type: ignore[no-untyped-def]
+def save_claim(case_id: int):
     case = _adjusted_case(case_id)
     form = InsurerClaimForm()
     if not form.validate_on_submit():
@@ -193,9 +193,8 @@ def save_claim(case_id: int):  # type: ignore[no-untyped-def]
             advance_note=form.advance_note.data,
             version=_version(form),
         )
-        session.commit()
     except DomainError as exc:
-        session.rollback()
+        refuse(exc, flash_reason=False)
         return _render_claim(case, form, exc), exc.status
     flash(_("The claim data was saved; the assessment is computed again."), "success")
     return redirect(url_for("insurer.claim", case_id=case.id))
@@ -229,13 +228,13 @@ def _render_payments(case: Case, form: PaymentForm, error: DomainError | None = 
 
 
 @bp.get("/cases/<int:case_id>/payments")
-def payments_page(case_id: int):  # type: ignore[no-untyped-def]
+def payments_page(case_id: int):
     case = access.get_case(current_user, case_id)
     return _render_payments(case, _payment_form(case))
 
 
 @bp.post("/cases/<int:case_id>/payments")
-def record_payment(case_id: int):  # type: ignore[no-untyped-def]
+def record_payment(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.ADJUSTER, Role.MEDIATOR)
     form = _payment_form(case, PaymentForm())
@@ -251,9 +250,8 @@ def record_payment(case_id: int):  # type: ignore[no-untyped-def]
             paid_on=form.paid_on.data,
             version=_version(form),
         )
-        session.commit()
     except DomainError as exc:
-        session.rollback()
+        refuse(exc, flash_reason=False)
         return _render_payments(case, _payment_form(case, form), exc), exc.status
     flash(_("The payment was recorded."), "success")
     return redirect(url_for("insurer.payments_page", case_id=case.id))

@@ -9,10 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
 from app import access
-from app.db import session
 from app.errors import InvalidTransition
 from app.models import Case, CaseStatus, Role
 from app.services import closure, litigation, payments
+from app.web import refuse
 
 bp = Blueprint("litigation", __name__, url_prefix="/cases")
 access.guard_blueprint(bp, Role)
@@ -38,21 +38,19 @@ def _render(case: Case) -> str:
 
 
 @bp.get("/<int:case_id>/litigation")
-def show(case_id: int):  # type: ignore[no-untyped-def]
+def show(case_id: int):
     return _render(access.get_case(current_user, case_id))
 
 
 @bp.post("/<int:case_id>/litigation/package")
-def build_package(case_id: int):  # type: ignore[no-untyped-def]
+def build_package(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR, Role.JUDGE, Role.ADMIN)
     try:
         job = litigation.schedule_filing_package(actor=current_user, case=case)
     except InvalidTransition as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render(case), exc.status
-    session.commit()
     if job is None:
         flash(_("The filing package already holds the case's current documents."), "info")
     else:
@@ -71,14 +69,14 @@ def _render_close(case: Case) -> str:
 
 
 @bp.get("/<int:case_id>/close")
-def close_page(case_id: int):  # type: ignore[no-untyped-def]
+def close_page(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR, Role.ADMIN)
     return _render_close(case)
 
 
 @bp.post("/<int:case_id>/close")
-def close(case_id: int):  # type: ignore[no-untyped-def]
+def close(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR, Role.ADMIN)
     try:
@@ -86,9 +84,7 @@ def close(case_id: int):  # type: ignore[no-untyped-def]
             actor=current_user, case=case, version=request.form.get("version", type=int)
         )
     except InvalidTransition as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render_close(case), exc.status
-    session.commit()
     flash(_("The case is closed. It can no longer change."), "success")
     return redirect(url_for("cases.show", case_id=case.id))

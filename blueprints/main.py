@@ -15,7 +15,7 @@ HOME_LIMIT = 100  # deadlines on the home page; the API lists them all
 
 
 @bp.get("/")
-def home():  # type: ignore[no-untyped-def]
+def home():
     """The signed-in user's desk: what waits on them (a mediator: liability to decide first),
     deadlines soonest first, and new messages."""
     if not current_user.is_authenticated:
@@ -33,7 +33,7 @@ def home():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/lang/<code>")
-def set_language(code: str):  # type: ignore[no-untyped-def]
+def set_language(code: str):
     if code in LOCALES:
         session["locale"] = code
     target = request.referrer or url_for("main.home")
@@ -44,6 +44,6 @@ def set_language(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/healthz")
-def health():  # type: ignore[no-untyped-def]
+def health():
     db.session.execute(text("SELECT 1"))
     return jsonify(status="ok")

@@ -28,8 +28,9 @@ from wtforms.widgets import HiddenInput
 from app import access
 from app.db import session
 from app.errors import DomainError, NotAllowed
-from app.models import Case, Role
+from app.models import MEDIATED_STATES, Case, Role
 from app.services import deadlines, liability, mediation
+from app.web import refuse
 
 bp = Blueprint("mediation", __name__, url_prefix="/cases")
 access.guard_blueprint(bp, Role)
@@ -151,12 +152,11 @@ def _render(case: Case, status: int = 200, **forms: FlaskForm) -> tuple[str, int
         clock=deadlines.case_clock(case),
         can_assign=mediation.can_assign(current_user, case),
         can_mediate=mediation.can_mediate(current_user, case),
-        is_mediated=case.status in mediation.MEDIATION_STATES,
+        is_mediated=case.status in MEDIATED_STATES,
         assignment_form=assignment,
         session_form=forms.get("session") or SessionForm(),
         notes_form=forms.get("notes") or NotesForm(),
         fail_form=fail,
-        can_decide_liability=liability.can_decide(current_user, case),
         liability_form=forms.get("liability") or LiabilityForm.of(case),
         liability_pending=liability.pending_parties(case),
         liable_parties=liability.liable_parties(case),
@@ -174,21 +174,19 @@ def _attempt(case: Case, action: Callable[[], Any], done: str, **forms: FlaskFor
     except NotAllowed:
         raise  # the error handler answers 403 and records the denial
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render(session.get(Case, case.id) or case, exc.status, **forms)
-    session.commit()
     flash(done, "success")
     return redirect(url_for("mediation.show", case_id=case.id))
 
 
 @bp.get("/<int:case_id>/mediation")
-def show(case_id: int):  # type: ignore[no-untyped-def]
+def show(case_id: int):
     return _render(_case(case_id))
 
 
 @bp.post("/<int:case_id>/mediation/assignment")
-def assign(case_id: int):  # type: ignore[no-untyped-def]
+def assign(case_id: int):
     case = _case(case_id, Role.MEDIATOR, Role.ADMIN)
     form = AssignmentForm()
     if not form.validate_on_submit():
@@ -204,7 +202,7 @@ def assign(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/mediation/sessions")
-def schedule(case_id: int):  # type: ignore[no-untyped-def]
+def schedule(case_id: int):
     case = _case(case_id, Role.MEDIATOR)
     form = SessionForm()
     if not form.validate_on_submit():
@@ -225,7 +223,7 @@ def schedule(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/mediation/notes")
-def notes(case_id: int):  # type: ignore[no-untyped-def]
+def notes(case_id: int):
     case = _case(case_id, Role.MEDIATOR)
     form = NotesForm()
     if not form.validate_on_submit():
@@ -242,7 +240,7 @@ def notes(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/mediation/liability")
-def decide_liability(case_id: int):  # type: ignore[no-untyped-def]
+def decide_liability(case_id: int):
     case = _case(case_id, Role.MEDIATOR)
     form = LiabilityForm()
     if not form.validate_on_submit():
@@ -262,7 +260,7 @@ def decide_liability(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/mediation/fail")
-def fail(case_id: int):  # type: ignore[no-untyped-def]
+def fail(case_id: int):
     case = _case(case_id, Role.MEDIATOR)
     form = FailForm()
     if not form.validate_on_submit():

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import access
-from app.db import session
 from app.models import Role
 from app.services import notifications
 
@@ -31,7 +30,7 @@ def _inbox() -> dict[str, object]:
 
 
 @bp.get("")
-def index():  # type: ignore[no-untyped-def]
+def index():
     return render_template(
         "notifications/index.html",
         items=notifications.user_notifications(current_user, limit=PAGE_LIMIT),
@@ -40,10 +39,9 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/read")
-def mark_read():  # type: ignore[no-untyped-def]
+def mark_read():
     ids = [int(value) for value in request.form.getlist("id") if value.isdigit()]
     marked = notifications.mark_read(user=current_user, ids=ids or None)
-    session.commit()
     if marked:
         flash(_("Marked %(count)s notification(s) read.", count=marked), "success")
     return redirect(url_for("notifications.index"))

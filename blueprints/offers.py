@@ -15,10 +15,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app import access, presenters
 from app.clock import BEIJING
-from app.db import session
-from app.errors import DomainError
+from app.errors import DomainError, InvalidTransition
 from app.models import Assessment, Case, CaseStatus, Offer, OfferSide, OfferStatus, Role
+from app.money import amount_text
 from app.services import assessments, offers
+from app.web import refuse
 
 bp = Blueprint("offers", __name__, url_prefix="/cases")
 access.guard_blueprint(bp, Role)
@@ -75,7 +76,7 @@ def _set_choices(form: OfferForm, case: Case, trail: list[Offer], labels: dict[s
                 "#%(id)s · %(side)s · %(amount)s yuan for %(payer)s",
                 id=o.id,
                 side=offers.SIDE_LABELS[o.side],
-                amount=presenters.money(o.amount),
+                amount=amount_text(o.amount),
                 payer=labels.get(o.payer, o.payer),
             ),
         )
@@ -96,7 +97,7 @@ def _new_form(case: Case, trail: list[Offer], labels: dict[str, str]) -> OfferFo
     return form
 
 
-def _render(case: Case, form: OfferForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render(case: Case, form: OfferForm | None = None, status: int = 200):
     assessment, trail, payers, labels = _context(case)
     if form is None:
         form = _new_form(case, trail, labels)
@@ -164,27 +165,24 @@ def _acting_case(case_id: int) -> Case:
     return case
 
 
-def _refused(case: Case, exc: DomainError | StaleDataError, form: OfferForm | None = None):  # type: ignore[no-untyped-def]
+def _refused(case: Case, exc: DomainError | StaleDataError, form: OfferForm | None = None):
     """The page again with why nothing was saved; a conflict is explained, not an error page."""
-    if isinstance(exc, DomainError) and exc.status in (403, 404):
+    if isinstance(exc, StaleDataError):
+        exc = InvalidTransition(str(CONFLICT))
+    if exc.status in (403, 404):
         raise exc  # the error handlers answer (and audit) a denial
-    session.rollback()
-    if isinstance(exc, DomainError):
-        message, status = exc.message, exc.status
-    else:
-        message, status = str(CONFLICT), 409
-    flash(message, "warning" if status == 409 else "danger")
-    return _render(case, form, status)
+    refuse(exc)
+    return _render(case, form, exc.status)
 
 
 @bp.get("/<int:case_id>/offers")
-def index(case_id: int):  # type: ignore[no-untyped-def]
+def index(case_id: int):
     case = access.get_case(current_user, case_id)
     return _render(case)
 
 
 @bp.post("/<int:case_id>/offers")
-def make(case_id: int):  # type: ignore[no-untyped-def]
+def make(case_id: int):
     case = _acting_case(case_id)
     form = OfferForm()
     _assessment, trail, _payers, labels = _context(case)
@@ -205,14 +203,13 @@ def make(case_id: int):  # type: ignore[no-untyped-def]
             side=form.side.data if access.can(current_user, Role.MEDIATOR) else None,
             version=_version(),
         )
-        session.commit()
     except (DomainError, StaleDataError) as exc:
         return _refused(case, exc, form)
     flash(_("The offer was recorded."), "success")
     return redirect(url_for("offers.index", case_id=case.id))
 
 
-def _answer(case_id: int, offer_id: int, *, accept: bool):  # type: ignore[no-untyped-def]
+def _answer(case_id: int, offer_id: int, *, accept: bool):
     case = _acting_case(case_id)
     note = request.form.get("note")
     try:
@@ -224,7 +221,6 @@ def _answer(case_id: int, offer_id: int, *, accept: bool):  # type: ignore[no-un
             note=note,
             version=_version(),
         )
-        session.commit()
     except (DomainError, StaleDataError) as exc:
         return _refused(case, exc)
     flash(_("The offer was accepted.") if accept else _("The offer was rejected."), "success")
@@ -232,10 +228,10 @@ def _answer(case_id: int, offer_id: int, *, accept: bool):  # type: ignore[no-un
 
 
 @bp.post("/<int:case_id>/offers/<int:offer_id>/accept")
-def accept(case_id: int, offer_id: int):  # type: ignore[no-untyped-def]
+def accept(case_id: int, offer_id: int):
     return _answer(case_id, offer_id, accept=True)
 
 
 @bp.post("/<int:case_id>/offers/<int:offer_id>/reject")
-def reject(case_id: int, offer_id: int):  # type: ignore[no-untyped-def]
+def reject(case_id: int, offer_id: int):
     return _answer(case_id, offer_id, accept=False)

@@ -11,12 +11,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import access
-from app.db import session
+from app.db import AfterCommit, session
 from app.errors import DomainError
 from app.labels import report_warning_message
-from app.models import Case, Role
+from app.models import Case, Job, Role
 from app.services import cases as case_service
 from app.services import documents, intake
+from app.web import refuse
 from blueprints.forms import PartyForm, ReviewForm, UploadForm
 
 bp = Blueprint("police", __name__, url_prefix="/police")
@@ -70,30 +71,42 @@ OTHER_FIELDS = {
 
 
 @bp.route("/upload", methods=["GET", "POST"])
-def upload():  # type: ignore[no-untyped-def]
+def upload():
     form = UploadForm()
     if not form.validate_on_submit():
         return render_template("police/upload.html", form=form, results=None), (
             400 if form.is_submitted() else 200
         )
-    results: list[dict[str, Any]] = []
+    uploads: list[dict[str, Any]] = []
     for storage in request.files.getlist(form.reports.name):
         name = storage.filename or _("(no name)")
         try:
-            case = intake.upload_report(
-                actor=current_user, filename=storage.filename, data=storage.read()
-            )
+            # One letter refused must not undo the others sent with it.
+            with session.begin_nested():
+                case = intake.upload_report(
+                    actor=current_user, filename=storage.filename, data=storage.read()
+                )
         except DomainError as exc:
-            session.rollback()
-            results.append({"filename": name, "error": exc.message})
-            continue
-        session.commit()
-        reading = next(job for job in case_service.case_jobs(case) if job.kind == "reports.read")
-        results.append({"filename": name, "case": case, "job": reading})
+            uploads.append({"filename": name, "error": exc.message})
+        else:
+            uploads.append({"filename": name, "case": case})
+    return AfterCommit(lambda: _uploaded(uploads))
+
+
+def _uploaded(uploads: list[dict[str, Any]]):
+    """The upload page listing each letter's case and reading job, or why it was refused."""
+    results = [
+        {**upload, "job": _reading_job(upload["case"])} if "case" in upload else upload
+        for upload in uploads
+    ]
     status = 200 if any("case" in result for result in results) else 422
     return render_template(
         "police/upload.html", form=UploadForm(formdata=None), results=results
     ), status
+
+
+def _reading_job(case: Case) -> Job:
+    return next(job for job in case_service.case_jobs(case) if job.kind == "reports.read")
 
 
 def _form_data(fields: dict[str, Any], version: int) -> dict[str, Any]:
@@ -230,7 +243,7 @@ def _page_context(case: Case) -> dict[str, Any]:
 
 
 @bp.route("/cases/<int:case_id>/review", methods=["GET", "POST"])
-def review(case_id: int):  # type: ignore[no-untyped-def]
+def review(case_id: int):
     case = access.get_case(current_user, case_id)
     report = case.report
     if report is None:
@@ -265,10 +278,8 @@ def review(case_id: int):  # type: ignore[no-untyped-def]
             )
             message = _("Saved.")
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render_review(access.get_case(current_user, case_id), form), exc.status
-    session.commit()
     flash(message, "success")
     if action == "save":
         return redirect(url_for("police.review", case_id=case.id))

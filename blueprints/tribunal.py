@@ -14,10 +14,10 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import access
-from app.db import session
 from app.errors import DomainError
-from app.models import Case, CaseStatus, Role
+from app.models import Case, Role
 from app.services import offers, tribunal
+from app.web import refuse
 
 bp = Blueprint("tribunal", __name__, url_prefix="/tribunal")
 access.guard_blueprint(bp, (Role.JUDGE, Role.ADMIN))
@@ -78,14 +78,6 @@ def _version() -> int | None:
     return request.form.get("version", type=int)
 
 
-def _may_decide(case: Case) -> bool:
-    return (
-        access.can(current_user, Role.JUDGE)
-        and case.tribunal_id == current_user.org_id
-        and case.status == CaseStatus.CONFIRMING
-    )
-
-
 def _render(
     case: Case, extend_form: ExtendForm | None = None, decision_form: DecisionForm | None = None
 ) -> str:
@@ -93,7 +85,6 @@ def _render(
         "tribunal/workbench.html",
         case=case,
         bench=tribunal.workbench(case),
-        may_decide=_may_decide(case),
         extend_form=extend_form or ExtendForm(formdata=None),
         decision_form=decision_form or DecisionForm(formdata=None),
         ground_labels=GROUND_LABELS,
@@ -104,30 +95,28 @@ def _render(
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     return render_template("tribunal/index.html", cases=tribunal.confirming_cases(current_user))
 
 
 @bp.get("/cases/<int:case_id>")
-def workbench(case_id: int):  # type: ignore[no-untyped-def]
+def workbench(case_id: int):
     return _render(access.get_case(current_user, case_id))
 
 
-def _act(case: Case, action, done: str, **forms):  # type: ignore[no-untyped-def]
+def _act(case: Case, action, done: str, **forms):
     """Call one service; commit and go back to the workbench, or show the error there."""
     try:
         action()
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
+        refuse(exc)
         return _render(case, **forms), exc.status
-    session.commit()
     flash(done, "success")
     return redirect(url_for("tribunal.workbench", case_id=case.id))
 
 
 @bp.post("/cases/<int:case_id>/accept")
-def accept(case_id: int):  # type: ignore[no-untyped-def]
+def accept(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.JUDGE)
     return _act(
@@ -138,7 +127,7 @@ def accept(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/cases/<int:case_id>/extend")
-def extend(case_id: int):  # type: ignore[no-untyped-def]
+def extend(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.JUDGE)
     form = ExtendForm()
@@ -155,7 +144,7 @@ def extend(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/cases/<int:case_id>/decision")
-def decide(case_id: int):  # type: ignore[no-untyped-def]
+def decide(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.JUDGE)
     form = DecisionForm()

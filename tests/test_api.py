@@ -15,6 +15,8 @@ from werkzeug.test import TestResponse
 from app.db import session, utcnow
 from app.models import ApiToken, Case, CaseStatus, OrgKind, User
 from app.services import accounts
+from app.validation import Body
+from blueprints import api_bodies
 from tests.factories import PASSWORD, api_token, login, make_case, make_org, make_user
 
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$")
@@ -39,12 +41,12 @@ class Api:
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.call("GET", path, **kwargs)
 
-    def token(self, user: User, password: str = PASSWORD) -> str:
+    def token(self, user: User) -> str:
         """A fresh bearer token for `user`."""
-        return api_token(self.client, user, password)["Authorization"].removeprefix("Bearer ")
+        return api_token(self.client, user)["Authorization"].removeprefix("Bearer ")
 
     def login(self, user: User) -> None:
-        """Log the client in through the portal (a session cookie)."""
+        """Log the client in to the portal (a session cookie)."""
         login(self.client, user)
 
 
@@ -395,6 +397,23 @@ def test_openapi_document_describes_every_api_route(app: Flask, openapi: dict[st
     missing = sorted(_api_operations(app, base) - documented)
 
     assert not missing, f"add these to blueprints/openapi.py: {missing}"
+
+
+def test_openapi_document_describes_every_declared_request_body(openapi: dict[str, Any]) -> None:
+    described = [
+        set(operation["requestBody"]["content"]["application/json"]["schema"]["properties"])
+        for operations in openapi["paths"].values()
+        for operation in operations.values()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    declared = {
+        name: {field.name for field in body.fields}
+        for name, body in vars(api_bodies).items()
+        if isinstance(body, Body)
+    }
+
+    assert declared
+    assert not [name for name, fields in declared.items() if fields not in described]
 
 
 def test_openapi_document_names_only_existing_routes(app: Flask, openapi: dict[str, Any]) -> None:

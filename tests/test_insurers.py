@@ -4,6 +4,7 @@ assessment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +14,10 @@ from sqlalchemy import func, select
 
 from app.db import session
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
-from app.models import Assessment, AuditEvent, Case, CaseStatus, InsurerClaim, OrgKind
+from app.models import Assessment, AuditEvent, Case, CaseStatus, InsurerClaim
 from app.services import assessments, insurers
 from tests import factories
+from tests.support.centre import Centre as SharedCentre
 
 # 医疗 50000 + 伙食 1100 exceed the 交强险 medical limit (18000): the remainder is split 80 : 20.
 VICTIM = {
@@ -38,20 +40,12 @@ REASON = "驾驶人无有效驾驶证（免责条款第二十四条）"
 EXCLUSION = {"甲方": {"commercial_excluded": True, "exclusion_reason": REASON}}
 
 
-class Centre:
-    def __init__(self) -> None:
-        self.police_org = factories.make_org(OrgKind.POLICE)
-        self.committee = factories.make_org(OrgKind.MEDIATION)
-        self.insurer = factories.make_org(OrgKind.INSURER)
-        self.other_insurer = factories.make_org(OrgKind.INSURER)
-        self.tribunal = factories.make_org(OrgKind.TRIBUNAL)
-        self.police = factories.make_user(self.police_org)
-        self.mediator = factories.make_user(self.committee)
-        self.adjuster = factories.make_user(self.insurer)
+class Centre(SharedCentre):
+    """The shared centre, a second adjuster of the insurer and a reported case."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
         self.colleague = factories.make_user(self.insurer)
-        self.other_adjuster = factories.make_user(self.other_insurer)
-        self.judge = factories.make_user(self.tribunal)
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
         self.case = factories.make_accident_case(
             police=self.police_org, committee=self.committee, insurer=self.insurer
         )
@@ -64,9 +58,14 @@ class Centre:
         return latest(case.id)
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre()
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def latest(case_id: int) -> Assessment:
@@ -295,18 +294,18 @@ def test_saving_the_same_data_again_changes_nothing(centre: Centre) -> None:
     [
         ({"policies": {"甲方": {"commercial_excluded": True}}}, "甲方"),
         ({"policies": {"甲方": {"commercial_excluded": True, "exclusion_reason": "  "}}}, "甲方"),
-        ({"policies": {"甲方": {"commercial_limit": "0"}}}, "commercial_limit"),
-        ({"policies": {"甲方": {"commercial_limit": "-5000"}}}, "commercial_limit"),
-        ({"policies": {"甲方": {"commercial_limit": "1000.005"}}}, "commercial_limit"),
-        ({"policies": {"甲方": {"commercial_limit": "很多"}}}, "commercial_limit"),
-        ({"policies": {"甲方": {"commercial_excluded": "yes"}}}, "commercial_excluded"),
+        ({"policies": {"甲方": {"commercial_limit": "0"}}}, "甲方的商业三者险限额"),
+        ({"policies": {"甲方": {"commercial_limit": "-5000"}}}, "甲方的商业三者险限额"),
+        ({"policies": {"甲方": {"commercial_limit": "1000.005"}}}, "甲方的商业三者险限额"),
+        ({"policies": {"甲方": {"commercial_limit": "很多"}}}, "甲方的商业三者险限额"),
+        ({"policies": {"甲方": {"commercial_excluded": "yes"}}}, "甲方的商业险是否免赔"),
         ({"policies": {"乙方": {"ctpi_policy_no": "X1"}}}, "乙方"),
         ({"policies": {"丙方": {}}}, "丙方"),
         ({"policies": {"甲方": {"deductible": "500"}}}, "deductible"),
         ({"policies": ["甲方"]}, "policies"),
-        ({"advanced": "-1"}, "advanced"),
-        ({"advanced": 12.345}, "advanced"),
-        ({"advanced": "1,000"}, "advanced"),
+        ({"advanced": "-1"}, "已垫付金额"),
+        ({"advanced": 12.345}, "已垫付金额"),
+        ({"advanced": "1,0000"}, "已垫付金额"),
         ({"surprise": 1}, "surprise"),
     ],
 )
@@ -353,7 +352,7 @@ def test_a_policy_the_insurer_does_not_hold_cannot_be_described(centre: Centre) 
         commercial=False,
     )
     session.commit()
-    with pytest.raises(ValidationFailed, match="commercial_limit"):
+    with pytest.raises(ValidationFailed, match="未承保甲方车辆"):
         insurers.save_insurer_claim(
             actor=centre.adjuster,
             case=case,

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -37,6 +38,7 @@ from app.objects import get_store
 from app.services import notifications
 from tests import factories
 from tests.reports.generator import make_bad, make_report
+from tests.support.centre import Centre as SharedCentre
 
 REPO = Path(__file__).resolve().parent.parent
 PICC = "中国人民财产保险股份有限公司吕梁市分公司"
@@ -44,25 +46,25 @@ PINGAN = "中国平安财产保险股份有限公司吕梁中心支公司"
 REGION = "吕梁市离石区"
 
 
-class Centre:
-    """A one-stop centre: police unit, two insurers, a committee with a mediator."""
+class Centre(SharedCentre):
+    """The shared centre in 吕梁市离石区, its insurer PICC (alias 人保吕梁), and 平安."""
 
-    def __init__(self) -> None:
-        self.police_org = factories.make_org(OrgKind.POLICE, region=REGION)
-        self.police = factories.make_user(self.police_org)
-        self.picc = factories.make_org(OrgKind.INSURER, PICC, aliases=["人保吕梁"])
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app, insurer_name=PICC)
+        self.police_org.region = self.committee.region = REGION
+        self.insurer.aliases = ["人保吕梁"]
+        self.picc, self.picc_adjuster = self.insurer, self.adjuster
         self.pingan = factories.make_org(OrgKind.INSURER, PINGAN)
-        self.other_insurer = factories.make_org(OrgKind.INSURER)
-        self.committee = factories.make_org(OrgKind.MEDIATION, region=REGION)
-        self.mediator = factories.make_user(self.committee)
-        self.picc_adjuster = factories.make_user(self.picc)
-        self.other_adjuster = factories.make_user(self.other_insurer)
-        session.commit()
+
+
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
 
 
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre()
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def as_user(app: Flask, user: User) -> dict[str, str]:
@@ -161,7 +163,13 @@ def test_too_large_upload_is_refused_with_413(app: Flask, centre: Centre) -> Non
     assert response.get_json()["error"]["code"] == "too_large"
 
 
-@pytest.mark.parametrize(("kind", "code"), [("scan", "no_text_layer"), ("invoice", "not_a_report")])
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        pytest.param("scan", "no_text_layer", marks=pytest.mark.slow),  # OCR of a blank scan
+        ("invoice", "not_a_report"),
+    ],
+)
 def test_unreadable_report_keeps_the_draft_and_explains_the_failed_job(
     app: Flask, centre: Centre, kind: str, code: str
 ) -> None:
@@ -339,7 +347,7 @@ def test_invalid_correction_names_the_field_and_changes_nothing(app: Flask, cent
         json={"version": case.version, "fields": {"parties": parties}},
     )
     assert response.status_code == 422
-    assert "parties[1].liability" in response.get_json()["error"]["message"]
+    assert "乙方的责任" in response.get_json()["error"]["message"]
     assert reload_case(case_id).status == CaseStatus.DRAFT
 
 
@@ -431,7 +439,7 @@ def test_a_certificate_determines_no_liability(app: Flask, centre: Centre) -> No
     response = confirm(app, centre.police, case_id, {"parties": parties})
 
     assert response.status_code == 422
-    assert "parties[0].liability" in response.get_json()["error"]["message"]
+    assert "甲方的责任" in response.get_json()["error"]["message"]
     assert reload_case(case_id).status == CaseStatus.DRAFT
 
 
@@ -497,7 +505,7 @@ def test_no_compulsory_insurance_is_kept_with_the_party(
     both = dict(parties[0], ctpi_uninsured=True)
     refused = confirm(app, centre.police, case_id, {"parties": [both, *parties[1:]]})
     assert refused.status_code == 422
-    assert "parties[0].ctpi_uninsured" in refused.get_json()["error"]["message"]
+    assert "甲方的未投保交强险" in refused.get_json()["error"]["message"]
     parties[0].update(ctpi_insurer=None, ctpi_policy_no=None, ctpi_uninsured=True)
 
     assert confirm(app, centre.police, case_id, {"parties": parties}).status_code == 200
@@ -820,6 +828,7 @@ def daojiao_parse(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # the CLI in a process of its own
 def test_cli_parse_prints_the_fields(tmp_path: Path) -> None:
     data, truth = make_report("general_prose", seed=1)
     path = tmp_path / "report.pdf"
@@ -831,6 +840,7 @@ def test_cli_parse_prints_the_fields(tmp_path: Path) -> None:
     assert output["parties"][0]["name"] == truth["parties"][0]["name"]
 
 
+@pytest.mark.slow  # the CLI in a process of its own
 @pytest.mark.parametrize(
     ("kind", "code"), [("docx", "not_pdf"), ("scan", "no_text_layer"), ("encrypted", "encrypted")]
 )
@@ -846,5 +856,6 @@ def test_cli_parse_answers_bad_files_with_exit_3_and_a_code(
     assert re.search(r"[\u4e00-\u9fff]", error["message"])
 
 
+@pytest.mark.slow  # the CLI in a process of its own
 def test_cli_parse_without_a_file_is_a_usage_error(tmp_path: Path) -> None:
     assert daojiao_parse(tmp_path / "missing.pdf").returncode == 2

@@ -3,6 +3,7 @@ case becomes `paid` once every payer has paid its agreed amount."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,30 +23,20 @@ from app.models import (
     Deadline,
     DeadlineStatus,
     Notification,
-    OrgKind,
     Payment,
 )
 from app.services import deadlines, documents, payments
 from tests import factories
+from tests.support.centre import Centre as SharedCentre
 
 CTPI, COMMERCIAL, PARTY = "ctpi:甲方", "commercial:甲方", "party:甲方"
 
 
-class Centre:
-    def __init__(self) -> None:
-        self.police_org = factories.make_org(OrgKind.POLICE)
-        self.committee = factories.make_org(OrgKind.MEDIATION)
-        self.other_committee = factories.make_org(OrgKind.MEDIATION)
-        self.insurer = factories.make_org(OrgKind.INSURER)
-        self.other_insurer = factories.make_org(OrgKind.INSURER)
-        self.tribunal = factories.make_org(OrgKind.TRIBUNAL)
-        self.police = factories.make_user(self.police_org)
-        self.mediator = factories.make_user(self.committee)
-        self.other_mediator = factories.make_user(self.other_committee)
-        self.adjuster = factories.make_user(self.insurer)
-        self.other_adjuster = factories.make_user(self.other_insurer)
-        self.judge = factories.make_user(self.tribunal)
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
+class Centre(SharedCentre):
+    """The shared centre with a case agreed, its agreement signed and its payment timers set."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
         self.case = factories.make_accident_case(
             police=self.police_org,
             committee=self.committee,
@@ -125,9 +116,14 @@ class Centre:
         return payment
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre()
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def reload(case_id: int) -> Case:
@@ -306,18 +302,18 @@ def test_paid_on_defaults_to_today_in_beijing(
 @pytest.mark.parametrize(
     ("body", "names"),
     [
-        ({"amount": "0"}, "amount"),
-        ({"amount": "-100"}, "amount"),
-        ({"amount": "100.001"}, "amount"),
-        ({"amount": "一百"}, "amount"),
-        ({"amount": None}, "amount"),
+        ({"amount": "0"}, "金额"),
+        ({"amount": "-100"}, "金额"),
+        ({"amount": "100.001"}, "金额"),
+        ({"amount": "一百"}, "金额"),
+        ({"amount": None}, "金额"),
         ({"amount": "95438.56"}, "95438.55"),  # more than is owed
-        ({"reference": ""}, "reference"),
-        ({"reference": "x" * 201}, "reference"),
+        ({"reference": ""}, "付款凭证号"),
+        ({"reference": "x" * 201}, "付款凭证号"),
         ({"payer": "ctpi:乙方"}, "ctpi:乙方"),
         ({"payer": "self"}, "self"),
-        ({"paid_on": "2099-01-01"}, "paid_on"),
-        ({"paid_on": "yesterday"}, "paid_on"),
+        ({"paid_on": "2099-01-01"}, "付款日期"),
+        ({"paid_on": "yesterday"}, "付款日期"),
         ({"note": "extra"}, "note"),
     ],
 )

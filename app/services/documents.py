@@ -8,15 +8,13 @@ from sqlalchemy import select
 from app import access, audit, jobs, rendering
 from app.db import session
 from app.errors import EvidenceAltered, InvalidTransition, NotFound, ValidationFailed
-from app.models import Case, CaseStatus, Document, Role, User
+from app.models import FINISHED_STATES, Case, Document, Role, User
 from app.objects import get_store
 from storage import IntegrityError, ObjectNotFound, new_key
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 EVIDENCE_KINDS = ("photo", "medical_bill", "appraisal", "other")
 PAGE_IMAGE = "page_image"
-# Cases whose evidence is frozen: nothing can be added to them any more.
-FROZEN = (CaseStatus.CLOSED, CaseStatus.WITHDRAWN)
 
 _MAGIC = (
     (b"%PDF-", "application/pdf"),
@@ -78,7 +76,7 @@ def attach_evidence(
 ) -> Document:
     """Police and mediators add a photo, bill, appraisal or other file to a case."""
     access.require_role(actor, Role.POLICE, Role.MEDIATOR)
-    if case.status in FROZEN:
+    if case.status in FINISHED_STATES:
         raise InvalidTransition(_("This case is closed: no more evidence can be added."))
     if kind not in EVIDENCE_KINDS:
         raise ValidationFailed(_("Unknown kind of evidence."))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import access, audit
+from app import access, audit, validation
 from app.compensation.catalog import (
     FIGURES,
     Catalog,
@@ -46,7 +46,6 @@ FIGURE_LABELS = {
 INDUSTRY_WAGES_LABEL = _l("Industry wages")
 
 # Yuan, positive, at most two decimals, within Numeric(14, 2).
-_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
 _INDUSTRY_CODE = re.compile(r"[a-z_]+")
 _EDITED = "edited:"
 
@@ -111,17 +110,9 @@ def _label(name: str) -> str:
 
 
 def _amount(value: str | Decimal | int, *, label: str, field: str) -> str:
-    text = str(value).strip()
-    if not _AMOUNT.fullmatch(text) or Decimal(text) <= 0:
-        raise ValidationFailed(
-            _(
-                "%(figure)s: %(value)s is not a positive amount in yuan with at most two decimals.",
-                figure=label,
-                value=text or "—",
-            ),
-            field=field,
-        )
-    return str(Decimal(text))
+    """The figure as written (1,000 → 1000): its decimals are part of the rule set's text."""
+    validation.amount(value, name=field, label=label, positive=True)
+    return str(Decimal(str(value).strip().replace(",", "")))
 
 
 def _clean_figures(figures: Mapping[str, str | Decimal | int]) -> dict[str, str]:
