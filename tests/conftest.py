@@ -1,20 +1,44 @@
-"""Fixtures: the app on PostgreSQL (one rolled-back transaction per test), S3 and Redis."""
+"""Fixtures: the app on PostgreSQL (one rolled-back transaction per module, a savepoint rolled
+back after each test), S3 and Redis; the `slow` marker's rule."""
 
 from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from app import create_app, migrate
+from app.db import session
 from tests.support import servers
 from tests.support.browser import BrowserPage, chromium_page
+
+WorldT = TypeVar("WorldT")
+
+# Tests that need other processes or a browser: left out of the fast set (`-m "not slow"`).
+SLOW_FIXTURES = {"committed_app", "browser_page"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark browser tests and tests whose work really commits `slow`, and run the latter first
+    in their module, before the module's world exists: its open transaction holds locks
+    (the audit chain's head row) that their commits and truncation would wait for."""
+    modules: dict[str, int] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], len(modules))
+        if item.get_closest_marker("browser") or SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+    items.sort(
+        key=lambda item: (
+            modules[item.nodeid.split("::")[0]],
+            "committed_app" not in item.fixturenames,
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -89,11 +113,51 @@ def _session_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
     flask_app.extensions["daojiao.db"].engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def module_connection(_session_app: Flask) -> Iterator[Connection]:
+    """The module's connection, in a transaction rolled back after the module's last test."""
+    with _session_app.extensions["daojiao.db"].engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+@pytest.fixture(scope="module")
+def build_world(
+    _session_app: Flask, module_connection: Connection
+) -> Callable[[Callable[[Flask], WorldT]], WorldT]:
+    """Build a module's world once: `build(app)` runs in an app context of its own and its
+    work is kept, in the module's transaction, for every test of the module."""
+
+    def build(builder: Callable[[Flask], WorldT]) -> WorldT:
+        database = _session_app.extensions["daojiao.db"]
+        database.bind_to(module_connection)
+        try:
+            with _session_app.app_context():
+                world = builder(_session_app)
+                session.commit()
+        finally:
+            database.bind_to(None)
+        return world
+
+    return build
+
+
 @pytest.fixture
-def app(_session_app: Flask) -> Iterator[Flask]:
-    """The app, every session of it inside one transaction rolled back after the test."""
-    with servers.rolled_back(_session_app):
-        yield _session_app
+def app(_session_app: Flask, module_connection: Connection) -> Iterator[Flask]:
+    """The app, every session of it inside a savepoint of the module's transaction, rolled
+    back after the test."""
+    database = _session_app.extensions["daojiao.db"]
+    savepoint = module_connection.begin_nested()
+    database.bind_to(module_connection)
+    try:
+        with _session_app.app_context():
+            yield _session_app
+    finally:
+        database.bind_to(None)
+        savepoint.rollback()
 
 
 @pytest.fixture

@@ -183,17 +183,33 @@ def add_confirmed_report(case: Case, *, parties: list[dict[str, Any]]) -> Report
     return report
 
 
-def login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:
-    """Log `client` in through the login form."""
-    response = client.post("/login", data={"username": user.username, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+def login(client: FlaskClient, user: User) -> None:
+    """Log `client` in as `user` without the login form: a server-side login session, named
+    in the cookie by the keys Flask-Login keeps there (no password is checked or hashed)."""
+    # Committed in an app context of its own, as the login request would: the caller's
+    # session and transaction stay as they were.
+    with client.application.app_context():
+        token = accounts.start_session(
+            user=session.get(User, user.id), ip="127.0.0.1", user_agent=None
+        )
+        session.commit()
+    # The session identifier is what Flask-Login's "strong" protection compares with each
+    # request's address and browser; FlaskLoginClient leaves it out (flask-login issue #586).
+    with client.application.test_request_context(environ_base=client.environ_base):
+        identifier = client.application.login_manager._session_identifier_generator()
+    with client.session_transaction() as cookie_session:
+        cookie_session.update({"_user_id": token, "_fresh": True, "_id": identifier})
 
 
-def api_token(client: FlaskClient, user: User, password: str = PASSWORD) -> dict[str, str]:
-    """Headers with a fresh bearer token for `user`."""
-    response = client.post("/api/v1/tokens", json={"username": user.username, "password": password})
-    assert response.status_code == 201, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+def api_token(client: FlaskClient, user: User) -> dict[str, str]:
+    """Headers with a fresh bearer token for `user`, issued without a password check (in an
+    app context of its own, as `login`)."""
+    with client.application.app_context():
+        issued = accounts.issue_token(
+            user=session.get(User, user.id), hours=client.application.config["API_TOKEN_HOURS"]
+        )
+        session.commit()
+    return {"Authorization": f"Bearer {issued.token}"}
 
 
 def multipart(fields: dict[str, Any]) -> dict[str, Any]:

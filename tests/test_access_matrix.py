@@ -202,6 +202,7 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "api.confirm_case": {"POST": row(401, *(only(("police",), 409, r) for r in USER_ROLES))},
     "api.withdraw_case": {"POST": row(401, *(only(("police",), 409, r) for r in USER_ROLES))},
     "api.list_documents": {"GET": row(401, *BY_CASE)},
+    "api.list_actions": {"GET": row(401, *BY_CASE)},
     "api.add_documents": {
         "POST": row(401, *(only(POLICE_OR_MEDIATOR, 422, r) for r in USER_ROLES))
     },
@@ -564,6 +565,7 @@ def _is_denial(role: str, answer: Outcome, key: str | None) -> bool:
     return answer == 403 or (answer == 404 and key not in (None, MISSING))
 
 
+@pytest.mark.slow  # the whole walk: over a thousand requests
 @pytest.mark.parametrize(("endpoint", "method", "role"), list(_cells()))
 def test_route_answers_each_role_as_the_access_table_says(
     world: World, endpoint: str, method: str, role: str
@@ -603,6 +605,7 @@ def denied_events() -> list[AuditEvent]:
     return list(session.scalars(query))
 
 
+@pytest.mark.slow  # the whole walk: over a thousand requests
 @pytest.mark.parametrize(("endpoint", "method"), list(_denials()))
 def test_every_authorization_failure_writes_an_access_denied_event(
     world: World, endpoint: str, method: str

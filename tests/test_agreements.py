@@ -18,10 +18,9 @@ from playwright.sync_api import expect
 from reportlab.pdfgen import canvas
 from sqlalchemy import func, select
 
-from app import agreements_pdf
-from app.agreements_pdf import amount_in_words
 from app.clock import BEIJING
 from app.db import session, utcnow
+from app.documents import canonical_json_sha256
 from app.models import (
     Agreement,
     AgreementStatus,
@@ -36,13 +35,14 @@ from app.models import (
     OfferSide,
     OfferStatus,
     Organization,
-    OrgKind,
     Report,
     User,
 )
+from app.money import amount_figures, amount_in_words
 from app.services import agreements, assessments, documents
 from tests import factories
 from tests.support.browser import BrowserPage, serve
+from tests.support.centre import Centre as SharedCentre
 
 VICTIM = {
     "id": "v1",
@@ -79,66 +79,15 @@ INSURER_NAME = "中国人民财产保险股份有限公司吕梁市分公司"
 COMMITTEE_NAME = "吕梁市道路交通事故纠纷人民调解委员会"
 
 
-# -- the amount in capital numerals ---------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("amount", "words"),
-    [
-        ("0.00", "零元整"),
-        ("0.05", "伍分"),
-        ("0.50", "伍角整"),
-        ("1.01", "壹元零壹分"),
-        ("10.50", "壹拾元伍角整"),
-        ("20", "贰拾元整"),
-        ("325.04", "叁佰贰拾伍元零肆分"),
-        ("1680.32", "壹仟陆佰捌拾元叁角贰分"),
-        ("16409.02", "壹万陆仟肆佰零玖元零贰分"),
-        ("107000.53", "壹拾万柒仟元伍角叁分"),
-        ("123000", "壹拾贰万叁仟元整"),
-        ("123456.78", "壹拾贰万叁仟肆佰伍拾陆元柒角捌分"),
-        ("100000.05", "壹拾万元零伍分"),
-        ("1000000.00", "壹佰万元整"),
-        ("1000500", "壹佰万零伍佰元整"),
-        ("10005000", "壹仟万伍仟元整"),
-        ("100005000", "壹亿零伍仟元整"),
-        ("1000050000", "壹拾亿零伍万元整"),
-        ("999999999999.99", "玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
-    ],
-)
-def test_amounts_are_written_in_capital_numerals(amount: str, words: str) -> None:
-    assert amount_in_words(amount) == words
-    assert amount_in_words(Decimal(amount)) == words
-
-
-@pytest.mark.parametrize("amount", ["-1.00", "0.001", "1000000000000", "NaN", "abc"])
-def test_capital_numerals_refuse_what_is_not_an_amount(amount: str) -> None:
-    with pytest.raises(ValueError, match="amount"):
-        amount_in_words(amount)
-
-
-def test_capital_numerals_refuse_floats() -> None:
-    with pytest.raises(TypeError):
-        amount_in_words(0.1)  # type: ignore[arg-type]
-
-
 # -- the world ------------------------------------------------------------------------------
 
 
-class Centre:
+class Centre(SharedCentre):
+    """The shared centre, its committee and insurer named, with a case whose letter is read."""
+
     def __init__(self, app: Flask) -> None:
-        self.app = app
+        super().__init__(app, committee_name=COMMITTEE_NAME, insurer_name=INSURER_NAME)
         self.tokens: dict[int, dict[str, str]] = {}
-        self.police_org = factories.make_org(OrgKind.POLICE)
-        self.committee = factories.make_org(OrgKind.MEDIATION, COMMITTEE_NAME)
-        self.other_committee = factories.make_org(OrgKind.MEDIATION)
-        self.insurer = factories.make_org(OrgKind.INSURER, INSURER_NAME)
-        self.tribunal = factories.make_org(OrgKind.TRIBUNAL)
-        self.mediator = factories.make_user(self.committee)
-        self.other_mediator = factories.make_user(self.other_committee)
-        self.adjuster = factories.make_user(self.insurer)
-        self.judge = factories.make_user(self.tribunal)
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
         self.case = factories.make_accident_case(
             police=self.police_org, committee=self.committee, insurer=self.insurer
         )
@@ -153,15 +102,20 @@ class Centre:
         session.commit()
 
     def token(self, user: User) -> dict[str, str]:
-        """Bearer headers for `user`, made once (hashing a password is slow)."""
+        """Bearer headers for `user`, made once per test."""
         if user.id not in self.tokens:
             self.tokens[user.id] = factories.api_token(self.app.test_client(), user)
         return self.tokens[user.id]
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre(app)
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def reload(case_id: int) -> Case:
@@ -288,7 +242,7 @@ def test_the_drafted_pdf_shows_parties_payers_amounts_and_its_data_digest(
     assert data["payment_due"] == due
     assert data["report"]["facts"] == REPORT_FIELDS["facts"]
     assert data["shares"]["v1"] == {"self": "0.2", "甲方": "0.8"}
-    assert body["sha256"] == agreements_pdf.canonical_json_sha256(data)
+    assert body["sha256"] == canonical_json_sha256(data)
     assert body["document"]["kind"] == "agreement"
 
     client = centre.app.test_client()
@@ -311,7 +265,7 @@ def test_the_drafted_pdf_shows_parties_payers_amounts_and_its_data_digest(
     assert "80%" in text
     assert REPORT_FIELDS["cause"] in flat
     for amount in agreed.values():
-        assert agreements_pdf.money(amount) in text
+        assert amount_figures(amount) in text
         assert f"人民币{amount_in_words(amount)}" in flat
     assert amount_in_words(data["total"]) in flat
     assert "人损解释第十二条" in text  # the basis of 残疾赔偿金

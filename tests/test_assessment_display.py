@@ -16,9 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import agreements_pdf
-from app.agreements_pdf import amount_in_words
 from app.db import session, utcnow
+from app.documents import render_agreement, render_filing_summary
 from app.errors import ValidationFailed
 from app.models import (
     Case,
@@ -30,6 +29,7 @@ from app.models import (
     Report,
     User,
 )
+from app.money import amount_figures, amount_in_words
 from app.services import (
     agreements,
     assessments,
@@ -359,7 +359,7 @@ def test_the_agreement_says_which_items_each_payer_pays_and_warns(centre: Centre
     assert "赔付项目" in text
     assert "车上人员责任险承保公司" in text
     assert "李四：医疗费" in text
-    assert agreements_pdf.money(agreed["seat:甲方"]) in text
+    assert amount_figures(agreed["seat:甲方"]) in text
     assert f"人民币{amount_in_words(agreed['seat:甲方'])}" in text
     assert "好意同乘" in text
     assert "免费搭乘甲方车辆" in text
@@ -446,7 +446,7 @@ def test_an_old_agreements_data_without_items_still_renders(app: Flask) -> None:
         "total": "100.00",
         "signatories": [{"id": "甲方", "kind": "party", "name": "张三"}],
     }
-    pdf = agreements_pdf.render_agreement(data, app.config["DAOJIAO_CJK_FONT"])
+    pdf = render_agreement(data, app.config["DAOJIAO_CJK_FONT"])
     with pdfplumber.open(io.BytesIO(pdf)) as document:
         text = "".join(page.extract_text() or "" for page in document.pages)
     assert "赔偿义务人" in text
@@ -570,7 +570,7 @@ def test_the_court_summary_names_payers_in_words(app: Flask, centre: Centre) -> 
     assert {"ctpi:甲方", "seat:甲方", "self"} <= set(labels)
     assert "车上人员责任险" in labels["seat:甲方"]
     assert labels["self"] == "受害人自负"
-    pdf = litigation._summary_pdf(summary, app.config["DAOJIAO_CJK_FONT"])
+    pdf = render_filing_summary(summary, app.config["DAOJIAO_CJK_FONT"])
     with pdfplumber.open(io.BytesIO(pdf)) as document:
         text = "".join(page.extract_text() or "" for page in document.pages)
     assert labels["seat:甲方"].split("（")[0] in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,9 +15,10 @@ from sqlalchemy.exc import DBAPIError
 
 from app import jobs
 from app.db import session
-from app.models import Assessment, AuditEvent, Case, CaseStatus, Claim, Job, JobStatus, OrgKind
+from app.models import Assessment, AuditEvent, Case, CaseStatus, Claim, Job, JobStatus
 from app.services import assessments, standards
 from tests import factories
+from tests.support.centre import Centre as SharedCentre
 
 VICTIM = {
     "id": "v1",
@@ -34,18 +36,11 @@ VICTIM = {
 CLAIMS = {"victims": [VICTIM]}
 
 
-class Centre:
-    def __init__(self) -> None:
-        self.police_org = factories.make_org(OrgKind.POLICE)
-        self.committee = factories.make_org(OrgKind.MEDIATION)
-        self.other_committee = factories.make_org(OrgKind.MEDIATION)
-        self.insurer = factories.make_org(OrgKind.INSURER)
-        self.tribunal = factories.make_org(OrgKind.TRIBUNAL)
-        self.mediator = factories.make_user(self.committee)
-        self.other_mediator = factories.make_user(self.other_committee)
-        self.adjuster = factories.make_user(self.insurer)
-        self.judge = factories.make_user(self.tribunal)
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
+class Centre(SharedCentre):
+    """The shared centre with a reported case, sent to its tribunal."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
         self.case = factories.make_accident_case(
             police=self.police_org, committee=self.committee, insurer=self.insurer
         )
@@ -53,9 +48,14 @@ class Centre:
         session.commit()
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre()
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def put_claims(app: Flask, user: Any, case_id: int, body: dict[str, Any]) -> Any:

@@ -106,6 +106,7 @@ def test_the_platform_key_is_created_once_and_kept(app: Flask, tmp_path: Path) -
     assert (tmp_path / "keys" / "signing-key.pem").stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.slow  # the CLI in a process of its own
 def test_daojiao_bundle_verify(tmp_path: Path, key: Ed25519PrivateKey) -> None:
     package = tmp_path / "package.zip"
     package.write_bytes(bundles.build_bundle(FILES, header=HEADER, key=key))

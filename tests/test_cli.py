@@ -16,6 +16,7 @@ import requests
 from tests.support import servers
 
 REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # every test runs the CLI in a process of its own
 
 
 def daojiao(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

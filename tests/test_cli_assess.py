@@ -18,6 +18,7 @@ from tests.test_compensation import EXAMPLE
 REPO = Path(__file__).resolve().parent.parent
 # The console script installed beside this interpreter (the project's virtualenv).
 DAOJIAO = Path(sys.executable).parent / "daojiao"
+pytestmark = pytest.mark.slow  # every test runs `daojiao assess` in a process of its own
 
 
 @pytest.fixture

@@ -23,37 +23,36 @@ from app.models import (
     Deadline,
     Document,
     Offer,
-    OrgKind,
     Party,
     Payment,
 )
 from app.services import closure, deadlines, documents, notifications
 from tests import factories
+from tests.support.centre import Centre as SharedCentre
 from tests.test_settlement_api import VICTIM, scan
 
 CLOSED = "This case is closed: it can no longer change."
 
 
-class Centre:
-    def __init__(self) -> None:
-        self.police_org = factories.make_org(OrgKind.POLICE)
-        self.committee = factories.make_org(OrgKind.MEDIATION)
-        self.insurer = factories.make_org(OrgKind.INSURER)
-        self.mediator = factories.make_user(self.committee)
-        self.other_mediator = factories.make_user(factories.make_org(OrgKind.MEDIATION))
-        self.adjuster = factories.make_user(self.insurer)
-        self.police = factories.make_user(self.police_org)
-        self.judge = factories.make_user(factories.make_org(OrgKind.TRIBUNAL))
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
+class Centre(SharedCentre):
+    """The shared centre with a reported case."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
         self.case = factories.make_accident_case(
             police=self.police_org, committee=self.committee, insurer=self.insurer
         )
         session.commit()
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre()
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def settle_and_pay(client: FlaskClient, centre: Centre) -> dict[str, str]:

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +36,8 @@ LIMITS = (
         {"death_disability": "11000", "medical": "1000", "property": "100"},
     ),
 )
+pytestmark = pytest.mark.slow  # long property searches
+
 MISCONDUCT = (None, None, "drunk", "unlicensed")
 AMOUNT_ITEMS = (
     "medical",

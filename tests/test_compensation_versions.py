@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -377,9 +378,14 @@ def test_the_jurisdiction_chooses_the_addition_for_each_further_grade_x(
 # -- the app: as_of and the law version of stored assessments ------------------------------
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre()
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def test_as_of_is_today_in_beijing_without_a_mediation_session(app: Flask, centre: Centre) -> None:

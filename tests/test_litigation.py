@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pdfplumber
@@ -19,30 +20,24 @@ from sqlalchemy import select
 from app import bundles, signing
 from app.db import session
 from app.errors import InvalidTransition, NotAllowed
-from app.models import AuditEvent, Case, CaseStatus, Document, Job, JobStatus, OrgKind
+from app.models import AuditEvent, Case, CaseStatus, Document, Job, JobStatus
 from app.services import documents, litigation, mediation
 from tests import factories
 from tests.support import servers
+from tests.support.centre import Centre as SharedCentre
 
 REPO = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n" + b"photo of the scene" * 20
 PDF = b"%PDF-1.4 a medical bill"
 
 
-class Centre:
-    def __init__(self) -> None:
-        police = factories.make_org(OrgKind.POLICE)
-        self.committee = factories.make_org(OrgKind.MEDIATION)
-        self.insurer = factories.make_org(OrgKind.INSURER)
-        self.tribunal = factories.make_org(OrgKind.TRIBUNAL)
-        self.mediator = factories.make_user(self.committee)
-        self.other_mediator = factories.make_user(factories.make_org(OrgKind.MEDIATION))
-        self.adjuster = factories.make_user(self.insurer)
-        self.judge = factories.make_user(self.tribunal)
-        self.police = factories.make_user(police)
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
+class Centre(SharedCentre):
+    """The shared centre with a negotiating case, its photo and a medical bill."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
         self.case = factories.make_accident_case(
-            police=police,
+            police=self.police_org,
             committee=self.committee,
             insurer=self.insurer,
             status=CaseStatus.NEGOTIATING,
@@ -72,10 +67,15 @@ class Centre:
         session.expire_all()
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Centre:
+def centre(app: Flask, world: Centre, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Centre:
     monkeypatch.setitem(app.config, "DAOJIAO_SIGNING_KEY", str(tmp_path / "signing-key.pem"))
-    return Centre()
+    return world.for_test()
 
 
 def package_jobs(case: Case) -> list[Job]:
@@ -152,6 +152,7 @@ def test_the_summary_states_the_facts_in_json_and_a_readable_pdf(centre: Centre)
     assert centre.photo.sha256[:16] in text
 
 
+@pytest.mark.slow  # the CLI in a process of its own
 def test_the_package_verifies_with_daojiao_bundle_verify(centre: Centre, tmp_path: Path) -> None:
     centre.fail()
     package = tmp_path / "package.zip"
@@ -198,18 +199,27 @@ def test_a_package_is_not_rebuilt_for_the_same_documents(centre: Centre) -> None
 def test_an_altered_document_fails_the_job_and_nothing_is_packaged(
     app: Flask, centre: Centre
 ) -> None:
+    # A photo of this test's own: the module's tests share the world's stored files.
+    photo = documents.store_document(
+        actor=centre.mediator,
+        case=centre.case,
+        kind="photo",
+        data=PNG,
+        media_type="image/png",
+        filename="现场照片.png",
+    )
     forged = b"\x89PNG\r\n\x1a\n" + b"a different scene" * 20
     Minio(
         app.config["S3_ENDPOINT"],
         access_key=servers.S3_ACCESS_KEY,
         secret_key=servers.S3_SECRET_KEY,
         secure=False,
-    ).put_object(app.config["S3_BUCKET"], centre.photo.object_key, io.BytesIO(forged), len(forged))
+    ).put_object(app.config["S3_BUCKET"], photo.object_key, io.BytesIO(forged), len(forged))
     centre.fail()
     (job,) = package_jobs(centre.case)
     assert job.status == JobStatus.FAILED
     assert job.error_code == "altered"
-    assert f"{centre.photo.id}" in job.error
+    assert f"{photo.id}" in job.error
     assert "现场照片.png" in job.error
     assert "不再与登记的指纹一致" in job.error
     assert package_documents(centre.case) == []

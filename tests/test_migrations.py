@@ -47,6 +47,7 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
+@pytest.mark.slow  # runs every migration three times
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_upgrade_downgrade_upgrade_on_an_empty_database(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path

@@ -28,11 +28,11 @@ from app.models import (
     Offer,
     OfferSide,
     OfferStatus,
-    OrgKind,
     User,
 )
 from app.services import assessments, offers
 from tests import factories
+from tests.support.centre import Centre as SharedCentre
 
 VICTIM = {
     "id": "v1",
@@ -47,23 +47,11 @@ VICTIM = {
 }
 
 
-class Centre:
-    """A committee, an insurer, police, a tribunal and a case in negotiation."""
+class Centre(SharedCentre):
+    """The shared centre with a case in negotiation, sent to its tribunal."""
 
     def __init__(self, app: Flask, *, commercial: bool = True) -> None:
-        self.app = app
-        self.police_org = factories.make_org(OrgKind.POLICE)
-        self.committee = factories.make_org(OrgKind.MEDIATION)
-        self.insurer = factories.make_org(OrgKind.INSURER)
-        self.other_insurer = factories.make_org(OrgKind.INSURER)
-        self.tribunal = factories.make_org(OrgKind.TRIBUNAL)
-        self.mediator = factories.make_user(self.committee)
-        self.other_mediator = factories.make_user(factories.make_org(OrgKind.MEDIATION))
-        self.adjuster = factories.make_user(self.insurer)
-        self.other_adjuster = factories.make_user(self.other_insurer)
-        self.police = factories.make_user(self.police_org)
-        self.judge = factories.make_user(self.tribunal)
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
+        super().__init__(app)
         self.case = factories.make_accident_case(
             police=self.police_org,
             committee=self.committee,
@@ -122,15 +110,25 @@ def english(app: Flask) -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre(app)
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
 
 
-@pytest.fixture
-def uninsured_centre(app: Flask) -> Centre:
+@pytest.fixture(scope="module")
+def uninsured_world(build_world: Callable[..., Centre]) -> Centre:
     """The car has 交强险 only: 甲方 pays the rest of the vehicle's share itself."""
-    return Centre(app, commercial=False)
+    return build_world(lambda app: Centre(app, commercial=False))
+
+
+@pytest.fixture
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
+
+
+@pytest.fixture
+def uninsured_centre(app: Flask, uninsured_world: Centre) -> Centre:
+    return uninsured_world.for_test()
 
 
 def events(action: str) -> list[AuditEvent]:

@@ -119,6 +119,7 @@ def test_the_same_seed_gives_the_same_letter(variant: str) -> None:
     assert make_report(variant, 3)[0] != make_report(variant, 4)[0]
 
 
+@pytest.mark.slow  # renders many letters of every variant
 def test_expected_answers_follow_the_corpus_conventions() -> None:
     for variant in VARIANTS:
         for seed in SEEDS:
@@ -183,6 +184,7 @@ def quirks(variant: str) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.slow  # renders many letters of every variant
 def test_the_prose_letters_carry_the_producers_quirks() -> None:
     counts = quirks("official_prose")
     for quirk in (

@@ -29,6 +29,8 @@ from app.reports.text import normalize
 FONT = "WenQuanYiZenHei"
 FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 TITLE = "道路交通事故认定书"
+pytestmark = pytest.mark.slow  # OCR of rendered scans
+
 WHEN = "交通事故时间：2024年3月15日18时30分许"
 PROSE = [
     "当事人王建军，男，1979年3月2日出生，联系电话13935801276。",

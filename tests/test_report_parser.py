@@ -167,6 +167,7 @@ def test_facts_running_onto_the_second_page_are_joined() -> None:
     assert squeeze(got["facts"]) == squeeze(expected["facts"])
 
 
+@pytest.mark.slow
 def test_a_scan_is_read_by_ocr_and_never_gives_a_wrong_value() -> None:
     data, expected = generator.make_scan("simple_block_grid", 0, dpi=200, angle=1.0)
     seen: list[tuple[int, int]] = []
@@ -227,7 +228,14 @@ def test_provenance_of_a_wrapped_id_number_covers_both_lines() -> None:
 # --- bad files -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", [k for k in BAD_KINDS if k != "bomb"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(k, marks=pytest.mark.slow) if k == "scan" else k  # a blank scan: OCR
+        for k in BAD_KINDS
+        if k != "bomb"
+    ],
+)
 def test_a_file_that_is_not_a_readable_report_is_refused_with_its_reason(kind: str) -> None:
     with pytest.raises(ReportError) as caught:
         parse(make_bad(kind))
@@ -251,6 +259,7 @@ def read_or_refuse(data: bytes) -> str:
     return "read" if isinstance(result["parties"], list) else "malformed"
 
 
+@pytest.mark.slow  # reads dozens of damaged files
 def test_a_corrupted_report_gives_a_result_or_a_report_error_never_a_crash() -> None:
     rng = random.Random(11)
     originals = [report(variant, 1)[0] for variant in ("general_table", "simple", "ebike")]
@@ -272,6 +281,7 @@ def test_check_pdf_accepts_a_report() -> None:
     assert len(data) < MAX_BYTES
 
 
+@pytest.mark.slow  # waits for the isolated reader to hit its limits
 def test_a_decompression_bomb_is_stopped_without_hurting_the_caller() -> None:
     bomb = make_bad("bomb")
     assert len(bomb) < 8 * 1024 * 1024  # a few MB that inflate to 4 GiB

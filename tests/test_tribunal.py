@@ -4,6 +4,7 @@ numbered ruling or rejects with grounds; the workbench re-checks the file before
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,6 @@ from flask import Flask
 from minio import Minio
 from sqlalchemy import select, text
 
-from app.agreements_pdf import amount_in_words, money
 from app.db import session, utcnow
 from app.models import (
     AuditEvent,
@@ -30,6 +30,7 @@ from app.models import (
     Report,
     User,
 )
+from app.money import amount_figures, amount_in_words
 from app.services import documents, tribunal
 from tests import factories
 from tests.support import servers
@@ -45,9 +46,14 @@ from tests.test_agreements import (
 )
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre(app)
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def agree(centre: Centre) -> Case:
@@ -288,7 +294,7 @@ def test_confirmation_issues_numbered_rulings_with_the_agreement_terms(centre: C
     for party in case.parties:
         assert party.name in flat
     for payer in row.details["ruling"]["payers"]:
-        assert money(payer["amount"]) in content
+        assert amount_figures(payer["amount"]) in content
         assert amount_in_words(payer["amount"]) in flat
     assert "调解协议有效" in flat
     assert "申请强制执行" in flat

@@ -17,12 +17,26 @@ from flask import Flask
 from psycopg import sql
 from sqlalchemy import Connection
 
-# Each run gets its own database, so that runs side by side never drop each other's.
+# pytest-xdist's worker number ("gw1" → 1); 0 when the tests run in one process.
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
+def _worker_redis_url(url: str) -> str:
+    """The Redis database `url` names, plus the worker's number: workers never flush each
+    other's database."""
+    server, number = url.rsplit("/", 1)
+    return f"{server}/{int(number) + WORKER}"
+
+
+# Each run, and each worker of a run, gets its own database (the pid of a worker differs from
+# its siblings'), so that runs side by side never drop each other's.
 PG_URL = os.environ.get(
     "TEST_DATABASE_URL",
     f"postgresql+psycopg://postgres:postgres@127.0.0.1:5432/daojiao_test_{os.getpid()}",
 )
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+if "TEST_DATABASE_URL" in os.environ and "PYTEST_XDIST_WORKER" in os.environ:
+    PG_URL = f"{PG_URL}_{WORKER}"
+REDIS_URL = _worker_redis_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
 S3_ACCESS_KEY = "testing"
 S3_SECRET_KEY = "testing"  # moto accepts any credentials
 START_TIMEOUT = 30.0
