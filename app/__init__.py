@@ -12,13 +12,13 @@ from flask import Flask
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: validated settings, database, storage, jobs, auth, views and CLI."""
-    from app import auth, db, errors, i18n, jobs, labels, web
+    from app import auth, db, errors, i18n, jobs, labels, web, workflow
     from app.config import load_settings
     from app.services import closure
     from blueprints import register_blueprints
     from storage import make_store
 
-    app = Flask(__name__, instance_relative_config=True)
+    app = web.Daojiao(__name__, instance_relative_config=True)
     app.config.update(load_settings(app.instance_path, overrides))
     # The embedded defaults (SQLite file, object folder) live in the instance folder.
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -45,6 +45,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
+    workflow.init_app(app)
     web.init_app(app)
     register_blueprints(app)
     return app

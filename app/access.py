@@ -57,6 +57,57 @@ def get_case(user: User, case_id: int) -> Case:
     return case
 
 
+# -- case-level predicates: the user's organisation's part in this case ------------------------
+
+
+def is_case_reporter(user: User, case: Case) -> bool:
+    """An officer of the police unit that reported the case."""
+    return can(user, Role.POLICE) and case.reporting_unit_id == user.org_id
+
+
+def is_case_mediator(user: User, case: Case) -> bool:
+    """A mediator of the committee the case is assigned to."""
+    return (
+        can(user, Role.MEDIATOR)
+        and case.mediation_committee_id is not None
+        and case.mediation_committee_id == user.org_id
+    )
+
+
+def is_case_insurer(user: User, case: Case) -> bool:
+    """An adjuster of an insurer holding a policy on one of the case's vehicles."""
+    return can(user, Role.ADJUSTER) and any(
+        policy.insurer_org_id == user.org_id
+        for vehicle in case.vehicles
+        for policy in vehicle.policies
+    )
+
+
+def is_case_tribunal(user: User, case: Case) -> bool:
+    """A judge of the tribunal the case was sent to."""
+    return (
+        can(user, Role.JUDGE) and case.tribunal_id is not None and case.tribunal_id == user.org_id
+    )
+
+
+def is_admin(user: User) -> bool:
+    return can(user, Role.ADMIN)
+
+
+def require_case_mediator(user: User, case: Case) -> None:
+    """Raise NotAllowed unless the user is a mediator of the case's committee."""
+    require_role(user, Role.MEDIATOR)
+    if not is_case_mediator(user, case):
+        raise NotAllowed(_("Only a mediator of the case's mediation committee may do this."))
+
+
+def require_case_tribunal(user: User, case: Case) -> None:
+    """Raise NotAllowed unless the user is a judge of the tribunal the case was sent to."""
+    require_role(user, Role.JUDGE)
+    if not is_case_tribunal(user, case):
+        raise NotAllowed(_("Only a judge of the tribunal the case was sent to may do this."))
+
+
 def can(user: User, *roles: Role) -> bool:
     """True if the user is active and holds one of `roles`."""
     return bool(user.is_authenticated and user.is_active and user.role in roles)
@@ -77,7 +128,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
             require_role(current_user, *roles)
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate
 

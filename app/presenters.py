@@ -16,6 +16,7 @@ from app.labels import (
     REDUCTION_KINDS,
     REPORT_ERRORS,
     assessment_warning_message,
+    mask_id_number,
 )
 from app.models import (
     Assessment,
@@ -28,23 +29,12 @@ from app.models import (
     Report,
     User,
 )
+from app.money import optional_amount_text
 
 
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 with offset, or None."""
     return value.isoformat() if value else None
-
-
-def money(value: Decimal | None) -> str | None:
-    """An amount as a string with two decimals."""
-    return None if value is None else f"{value:.2f}"
-
-
-def mask_id_number(value: str | None) -> str | None:
-    """Keep the first four and last four characters of an ID number: 1423**********0012."""
-    if not value or len(value) <= 8:
-        return value
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -173,7 +163,7 @@ def case_json(case: Case, jobs: list[Job]) -> dict[str, Any]:
                         "kind": policy.kind.value,
                         "insurer": policy.insurer_name,
                         "number": policy.number,
-                        "limit": money(policy.limit),
+                        "limit": optional_amount_text(policy.limit),
                         "insurer_registered": policy.insurer_org_id is not None,
                     }
                     for policy in vehicle.policies

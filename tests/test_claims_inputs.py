@@ -26,6 +26,7 @@ from app.models import (
     Vehicle,
 )
 from app.services import assessments
+from app.services.claims import reassess_case
 from tests import factories
 from tests.test_assessments import CLAIMS, count, put_claims, reload
 
@@ -217,7 +218,7 @@ def test_an_assessed_case_whose_compulsory_insurance_turns_unknown_fails_its_job
     vehicle.policies[:] = [p for p in vehicle.policies if p.kind != PolicyKind.CTPI]
     session.commit()
 
-    job_id = assessments.reassess_case(actor=None, case=reload(case.id)).id
+    job_id = reassess_case(actor=None, case=reload(case.id)).id
     session.commit()  # the job runs in-process after the commit
 
     session.expire_all()

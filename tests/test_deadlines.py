@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,23 +24,18 @@ from app.models import (
     Job,
     JobStatus,
     Notification,
-    OrgKind,
 )
 from app.services import deadlines
 from tests import factories
+from tests.support.centre import Centre as SharedCentre
 
 
-class Centre:
-    def __init__(self) -> None:
-        self.police_org = factories.make_org(OrgKind.POLICE)
-        self.committee = factories.make_org(OrgKind.MEDIATION)
-        self.insurer = factories.make_org(OrgKind.INSURER)
-        self.other_insurer = factories.make_org(OrgKind.INSURER)
-        self.mediator = factories.make_user(self.committee)
-        self.adjuster = factories.make_user(self.insurer)
+class Centre(SharedCentre):
+    """The shared centre, a second adjuster of the insurer and a negotiating case."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
         self.colleague = factories.make_user(self.insurer)
-        self.other_adjuster = factories.make_user(self.other_insurer)
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
         self.case = self.new_case()
         session.commit()
 
@@ -65,9 +61,14 @@ class Centre:
         )
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre()
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def status_of(deadline: Deadline) -> DeadlineStatus:
@@ -227,12 +228,15 @@ def test_the_case_clock_names_who_has_the_ball(centre: Centre) -> None:
 def test_the_clock_partial_shows_the_holder_and_the_ledger(app: Flask, centre: Centre) -> None:
     centre.deadline(1)
     with app.test_request_context("/"):
-        html = render_template("deadlines/_clock.html", clock=deadlines.case_clock(centre.case))
+        html = render_template(
+            "deadlines/_clock.html", case=centre.case, clock=deadlines.case_clock(centre.case)
+        )
     assert 'data-testid="ball-holder">' + centre.insurer.name in html
     assert deadlines.timers()["offer_expiry"]["basis"] in html
+    fresh = centre.new_case()
     with app.test_request_context("/"):
         empty = render_template(
-            "deadlines/_clock.html", clock=deadlines.case_clock(centre.new_case())
+            "deadlines/_clock.html", case=fresh, clock=deadlines.case_clock(fresh)
         )
     assert 'data-testid="deadlines"' not in empty
 

@@ -3,6 +3,7 @@ mediator decides each party's liability, in the service, the API and the portal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import audit
+from app import audit, workflow
 from app.db import session
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.models import (
@@ -19,12 +20,12 @@ from app.models import (
     CaseStatus,
     LiabilityDecision,
     Notification,
-    OrgKind,
     Party,
     Report,
 )
 from app.services import assessments, documents, liability
 from tests import factories
+from tests.support.centre import Centre as SharedCentre
 
 CLAIMS = {
     "victims": [
@@ -40,20 +41,12 @@ BASIS = "双方协商一致"
 UNDETERMINED = "事故责任尚未确定，请先确定各方责任。"
 
 
-class Centre:
-    """A police unit, an insurer, two committees with a mediator each, a judge, an admin, and a
-    certificate case of the first committee: a car (甲方) and an e-bike (乙方), no liability."""
+class Centre(SharedCentre):
+    """The shared centre and a certificate case of its committee: a car (甲方) and an e-bike
+    (乙方), no liability."""
 
-    def __init__(self) -> None:
-        self.police_org = factories.make_org(OrgKind.POLICE)
-        self.police = factories.make_user(self.police_org)
-        self.insurer = factories.make_org(OrgKind.INSURER)
-        self.adjuster = factories.make_user(self.insurer)
-        self.committee = factories.make_org(OrgKind.MEDIATION)
-        self.mediator = factories.make_user(self.committee)
-        self.other_committee = factories.make_org(OrgKind.MEDIATION)
-        self.other_mediator = factories.make_user(self.other_committee)
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
         self.case = certificate_case(self)
         session.commit()
 
@@ -85,9 +78,14 @@ def certificate_case(centre: Centre, **passenger: Any) -> Case:
     return case
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre()
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def reload(case_id: int) -> Case:
@@ -122,7 +120,7 @@ def test_certificate_case_waits_for_the_mediator_and_claims_are_refused(centre: 
     assert liability.is_certificate(case)
     assert [party.label for party in liability.pending_parties(case)] == ["甲方", "乙方"]
     assert liability.awaits_decision(case)
-    assert liability.can_decide(centre.mediator, case)
+    assert workflow.permits(case, "decide_liability", centre.mediator)
 
     with pytest.raises(InvalidTransition) as refused:
         assessments.file_claims(actor=centre.mediator, case=case, data=CLAIMS)
@@ -258,14 +256,14 @@ def test_only_the_committees_mediators_decide(centre: Centre) -> None:
     for user in (centre.police, centre.adjuster, centre.admin, centre.other_mediator):
         with pytest.raises(NotAllowed):
             liability.decide_liability(actor=user, case=case, parties=both(case), basis=BASIS)
-        assert not liability.can_decide(user, case)
+        assert not workflow.permits(case, "decide_liability", user)
 
 
 def test_liability_the_police_determined_is_not_overridden(centre: Centre) -> None:
     case = factories.make_accident_case(
         police=centre.police_org, committee=centre.committee, insurer=centre.insurer
     )
-    assert not liability.can_decide(centre.mediator, case)
+    assert not workflow.permits(case, "decide_liability", centre.mediator)
 
     with pytest.raises(InvalidTransition) as refused:
         liability.decide_liability(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app import workflow
 from app.clock import BEIJING
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
@@ -24,20 +26,18 @@ from app.models import (
 )
 from app.services import deadlines, mediation
 from tests import factories
+from tests.support.centre import Centre as SharedCentre
+
+MEDIATION_WINDOW = workflow.BY_ACTION["file_claims"].starts[0]
 
 
-class Centre:
-    def __init__(self) -> None:
-        self.police_org = factories.make_org(OrgKind.POLICE, region="离石区")
-        self.committee = factories.make_org(OrgKind.MEDIATION, region="离石区")
-        self.other_committee = factories.make_org(OrgKind.MEDIATION)
-        self.insurer = factories.make_org(OrgKind.INSURER)
-        self.mediator = factories.make_user(self.committee)
+class Centre(SharedCentre):
+    """The shared centre in 离石区, a second mediator of the committee and a negotiating case."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
+        self.police_org.region = self.committee.region = "离石区"
         self.colleague = factories.make_user(self.committee)
-        self.other_mediator = factories.make_user(self.other_committee)
-        self.adjuster = factories.make_user(self.insurer)
-        self.judge = factories.make_user(factories.make_org(OrgKind.TRIBUNAL))
-        self.admin = factories.make_user(factories.make_org(OrgKind.PLATFORM))
         self.case = self.new_case(CaseStatus.NEGOTIATING)
         session.commit()
 
@@ -51,9 +51,14 @@ class Centre:
         return case
 
 
+@pytest.fixture(scope="module")
+def world(build_world: Callable[..., Centre]) -> Centre:
+    return build_world(Centre)
+
+
 @pytest.fixture
-def centre(app: Flask) -> Centre:
-    return Centre()
+def centre(app: Flask, world: Centre) -> Centre:
+    return world.for_test()
 
 
 def reload(case_id: int) -> Case:
@@ -304,7 +309,7 @@ def test_notes_are_recorded_on_a_session_of_the_case(centre: Centre) -> None:
 def test_failed_mediation_goes_to_litigation_with_its_reason_and_stops_the_clock(
     centre: Centre,
 ) -> None:
-    window = mediation.start_mediation_window(case=centre.case)
+    window = workflow.start_timer(centre.case, MEDIATION_WINDOW)
     offer = deadlines.add_deadline(
         case=centre.case,
         kind="offer_expiry",
@@ -374,8 +379,8 @@ def test_failure_needs_a_reason_the_right_state_a_fresh_version_and_the_committe
 
 def test_the_mediation_window_starts_once_and_belongs_to_the_committee(centre: Centre) -> None:
     before = utcnow()
-    first = mediation.start_mediation_window(case=centre.case)
-    again = mediation.start_mediation_window(case=centre.case)
+    first = workflow.start_timer(centre.case, MEDIATION_WINDOW)
+    again = workflow.start_timer(centre.case, MEDIATION_WINDOW)
 
     assert first is not None
     assert again.id == first.id
@@ -385,7 +390,7 @@ def test_the_mediation_window_starts_once_and_belongs_to_the_committee(centre: C
     assert before + timedelta(days=10) <= first.due_at <= utcnow() + timedelta(days=10)
     orphan = centre.new_case()
     orphan.mediation_committee_id = None
-    assert mediation.start_mediation_window(case=orphan) is None
+    assert workflow.start_timer(orphan, MEDIATION_WINDOW) is None
 
 
 # -- the portal -------------------------------------------------------------------------------

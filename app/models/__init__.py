@@ -12,6 +12,9 @@ from app.models.accounts import (
 from app.models.assessments import Assessment, Claim
 from app.models.audit import AuditEvent, AuditHead
 from app.models.cases import (
+    FINISHED_STATES,
+    MEDIATED_STATES,
+    PAYABLE_STATES,
     Case,
     CaseStatus,
     LiabilityDecision,
@@ -29,12 +32,12 @@ from app.models.negotiation import (
     AgreementStatus,
     InsurerClaim,
     MediationSession,
-    Notification,
     Offer,
     OfferSide,
     OfferStatus,
     Payment,
 )
+from app.models.notifications import Notification
 from app.models.standards import StandardSetRecord
 from app.models.tribunal import Confirmation, ConfirmationStatus, RulingSequence
 
@@ -57,6 +60,9 @@ __all__ = [
     "AuditHead",
     "Case",
     "CaseStatus",
+    "FINISHED_STATES",
+    "MEDIATED_STATES",
+    "PAYABLE_STATES",
     "Claim",
     "Deadline",
     "DeadlineStatus",

@@ -29,6 +29,15 @@ class CaseStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+# Groups of states the workflow (app/workflow.py) and the services ask about.
+# Mediated: from the police's confirmation until an agreement is signed or mediation fails.
+MEDIATED_STATES = (CaseStatus.REPORTED, CaseStatus.ASSESSING, CaseStatus.NEGOTIATING)
+# Payable: an agreement is signed (and perhaps confirmed by the tribunal).
+PAYABLE_STATES = (CaseStatus.AGREED, CaseStatus.CONFIRMED)
+# Finished: read-only for everyone.
+FINISHED_STATES = (CaseStatus.CLOSED, CaseStatus.WITHDRAWN)
+
+
 class PolicyKind(enum.StrEnum):
     CTPI = "ctpi"  # 交强险
     COMMERCIAL = "commercial"  # 商业三者险

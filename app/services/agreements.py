@@ -11,12 +11,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit, jobs
-from app.agreements_pdf import canonical_json_sha256, render_agreement
+from app import access, audit, jobs, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
-from app.errors import InvalidTransition, NotAllowed, ValidationFailed
-from app.labels import N_
+from app.documents import canonical_json_sha256, render_agreement
+from app.errors import InvalidTransition, ValidationFailed
+from app.labels import N_, mask_id_number
 from app.models import (
     Agreement,
     AgreementStatus,
@@ -27,12 +27,12 @@ from app.models import (
     Offer,
     OfferStatus,
     Organization,
-    Role,
     User,
 )
-from app.presenters import mask_id_number
+from app.money import amount_text
 from app.services import deadlines, documents, notifications, payers
 from app.services.assessments import latest_assessment
+from app.validation import check_version
 
 AGREEMENT_KIND = "agreement"
 SIGNED_KIND = "signed_agreement"
@@ -55,19 +55,6 @@ def default_payment_due(today: date | None = None) -> date:
     """The insurer payment timer (交强险条例 art. 29: ten days) counted from `today`."""
     days = deadlines.timers()["insurer_payment"]["days"]
     return (today or _today()) + timedelta(days=days)
-
-
-def _check_mediator(actor: User, case: Case) -> None:
-    access.require_role(actor, Role.MEDIATOR)
-    if case.mediation_committee_id != actor.org_id:
-        raise NotAllowed(_("Only the case's mediation committee may handle its agreement."))
-
-
-def _check_version(case: Case, version: int | None) -> None:
-    if version is not None and version != case.version:
-        raise InvalidTransition(
-            _("Someone else changed this case at the same time. Reload it and try again.")
-        )
 
 
 # -- reading the case -----------------------------------------------------------------------
@@ -275,7 +262,7 @@ def _payer_items(assessment: Assessment, payer: str) -> list[dict[str, Any]]:
             "victim": victim_id,
             "code": code,
             "label": names.get((victim_id, code), code),
-            "amount": _money(amount),
+            "amount": amount_text(amount),
         }
         for (victim_id, code), amount in sums.items()
         if amount > 0
@@ -365,10 +352,6 @@ def _signatories(
     return found
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
 def build_agreement_data(
     *, actor: User, case: Case, payment_method: str, payment_due: date, today: date
 ) -> dict[str, Any]:
@@ -398,8 +381,8 @@ def build_agreement_data(
             "label": row["label"],
             "insurer": _policy_insurer(case, row["payer"]),
             "org_id": payers.payer_org_id(case, row["payer"]),
-            "amount": _money(row["offer"].amount),
-            "assessed": _money(row["assessed"]),
+            "amount": amount_text(row["offer"].amount),
+            "assessed": amount_text(row["assessed"]),
             "offer_id": row["offer"].id,
             "offer_digest": row["offer"].digest,
             "items": _payer_items(assessment, row["payer"]),
@@ -424,7 +407,7 @@ def build_agreement_data(
         # Shown in the draft so that the mediator checks them before anyone signs.
         "warnings": _warnings(assessment),
         "signatories": _signatories(parties, victims, agreed),
-        "total": _money(sum((row["offer"].amount for row in rows), Decimal("0.00"))),
+        "total": amount_text(sum((row["offer"].amount for row in rows), Decimal("0.00"))),
         "payment_method": payment_method,
         "payment_due": payment_due.isoformat(),
         "date": today.isoformat(),
@@ -444,8 +427,8 @@ def draft_agreement(
 ) -> Agreement:
     """The mediator drafts the 调解协议书 PDF from the accepted offers; an earlier draft is
     superseded. The case stays `negotiating` until the agreement is signed."""
-    _check_mediator(actor, case)
-    _check_version(case, version)
+    access.require_case_mediator(actor, case)
+    check_version(case, version)
     if case.status != CaseStatus.NEGOTIATING:
         raise InvalidTransition(
             _("An agreement can be drafted only while the case is being negotiated.")
@@ -567,13 +550,12 @@ def sign_agreement(
 ) -> Agreement:
     """The mediator records that every party and payer signed the current draft in person and
     adds the signed scan: the case is `agreed`; the confirmation and payment timers start."""
-    _check_mediator(actor, case)
-    _check_version(case, version)
+    access.require_case_mediator(actor, case)
+    check_version(case, version)
     agreement = current_agreement(case)
     if agreement is None or agreement.status != AgreementStatus.DRAFT:
         raise InvalidTransition(_("There is no drafted agreement to sign."))
-    if case.status != CaseStatus.NEGOTIATING:
-        raise InvalidTransition(_("Only an agreement of a case being negotiated can be signed."))
+    workflow.check(case, "sign_agreement", actor)
     signed_by = _check_signers(agreement, signers)
     scan = documents.store_evidence(
         actor=actor,
@@ -586,44 +568,30 @@ def sign_agreement(
         unsupported=_("The signed agreement must be a PDF file or a JPEG or PNG image."),
     )
     now = utcnow()
+    workflow.transition(  # while the agreement is still the draft its guard asks for
+        case,
+        "sign_agreement",
+        actor,
+        subject=f"agreement:{agreement.id}",
+        at=now,
+        sha256=agreement.sha256,
+        signers=signed_by,
+        scan_id=scan.id,
+        scan_sha256=scan.sha256,
+    )
     agreement.status = AgreementStatus.SIGNED
     agreement.signers = signed_by
     agreement.signed_scan_id = scan.id
     agreement.signed_at = now
     agreement.signed_by_id = actor.id
-    before = case.status
-    case.status = CaseStatus.AGREED
-    case.updated_at = now
     session.flush()
-    _start_timers(case, agreement, now)
+    _start_payment_timers(case, agreement)
     _notify_insurers(case, agreement)
-    audit.record(
-        "agreement.signed",
-        actor=actor,
-        case_id=case.id,
-        subject=f"agreement:{agreement.id}",
-        details={
-            "status": [before.value, CaseStatus.AGREED.value],
-            "sha256": agreement.sha256,
-            "signers": signed_by,
-            "scan_id": scan.id,
-            "scan_sha256": scan.sha256,
-        },
-    )
     return agreement
 
 
-def _start_timers(case: Case, agreement: Agreement, signed_at: datetime) -> None:
-    """Mediation is over; the parties may apply for confirmation within 30 days; each insurer
-    payer pays by the agreed date."""
-    deadlines.close_deadlines(case=case, kind="mediation_window")
-    deadlines.add_statutory_deadline(
-        case=case,
-        kind="confirmation_application",
-        start=signed_at,
-        owner_org_id=case.mediation_committee_id,
-        subject=f"agreement:{agreement.id}",
-    )
+def _start_payment_timers(case: Case, agreement: Agreement) -> None:
+    """Each insurer payer pays by the date the agreement sets."""
     due = date.fromisoformat(agreement.data["payment_due"])
     basis = deadlines.timers()["insurer_payment"]["basis"]
     for payer in agreement.data["payers"]:
@@ -656,7 +624,7 @@ def _notify_insurers(case: Case, agreement: Agreement) -> None:
                 "%(amount)s yuan by %(due)s."
             ),
             number=case.number,
-            amount=_money(amount),
+            amount=amount_text(amount),
             due=agreement.data["payment_due"],
         )
 

@@ -15,12 +15,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit, compensation, jobs
+from app import access, audit, compensation, jobs, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.compensation.catalog import standard_set_from_json
 from app.compensation.rules import chosen_standards_year
 from app.db import session, utcnow
-from app.errors import InvalidTransition, NotAllowed, ValidationFailed
+from app.errors import InvalidTransition, ValidationFailed
 from app.labels import ITEM_LABELS, N_, RECOVERY_REASONS
 from app.models import (
     Assessment,
@@ -34,7 +34,10 @@ from app.models import (
     User,
     Vehicle,
 )
-from app.services import liability, mediation, standards
+from app.money import amount_text
+from app.services import mediation, standards
+from app.services.claims import latest_claim
+from app.validation import check_version
 
 CLAIM_FIELDS = ("victims", "parties", "options", "standards_year", "standards")
 # What the mediator may set for a party in the claims, applied in this order (the commercial
@@ -55,8 +58,6 @@ PARTY_OVERRIDES = (
 # 道交解释第十五条).
 MISCONDUCTS = tuple(RECOVERY_REASONS)
 _MAX_AMOUNT = Decimal(10) ** 11
-# Claims may be (re)filed while the case is being assessed or negotiated.
-FILING_STATES = (CaseStatus.REPORTED, CaseStatus.ASSESSING, CaseStatus.NEGOTIATING)
 
 
 def _digest(data: Any) -> str:
@@ -160,21 +161,6 @@ def _apply_insurer_claims(case: Case, by_id: dict[str, dict[str, Any]]) -> None:
                 party["commercial"]["limit"] = str(data["commercial_limit"])
 
 
-def reassess_case(*, actor: User | None, case: Case) -> Any:
-    """Assess the latest claims again after data they depend on changed (a new assessment is
-    stored only if the input differs); None when no claims were filed yet."""
-    claim = latest_claim(case)
-    if claim is None:
-        return None
-    return jobs.schedule(
-        "assessments.run",
-        subject_id=claim.id,
-        case_id=case.id,
-        actor=actor,
-        message=N_("Waiting to be assessed"),
-    )
-
-
 def _check_claims_shape(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("victims"), list):
         raise ValidationFailed(_('Send the claims as {"victims": […]}.'), field="victims")
@@ -244,7 +230,9 @@ def build_input(case: Case, claims: dict[str, Any], year: int | None = None) -> 
     labels = {party.label: party for party in case.parties}
     for index, raw in enumerate(claims["victims"]):
         if not isinstance(raw, dict):
-            raise ValidationFailed(_("victims[%(i)s] must be an object.", i=index))
+            raise ValidationFailed(
+                _("Victim %(n)d must be an object.", n=index + 1), field=f"victims[{index}]"
+            )
         victim = copy.deepcopy(raw)
         occupant_of = victim.pop("occupant_of", None)
         if occupant_of is not None:
@@ -305,7 +293,7 @@ def _money_text(value: Any) -> str | None:
         return None
     if amount != amount.quantize(Decimal("0.01")):
         return None
-    return format(amount.quantize(Decimal("0.01")), "f")
+    return amount_text(amount)
 
 
 def _require_vehicle(target: dict[str, Any], option: str, field: str) -> None:
@@ -491,24 +479,13 @@ def _assess(data: dict[str, Any], catalog: compensation.Catalog) -> dict[str, An
         raise ValidationFailed(exc.message, field=exc.path) from exc
 
 
-def _check_mediator(actor: User, case: Case) -> None:
-    access.require_role(actor, Role.MEDIATOR)
-    if case.mediation_committee_id != actor.org_id:
-        raise NotAllowed(_("Only the case's mediation committee may file its claims."))
-
-
 def file_claims(
     *, actor: User, case: Case, data: Any, version: int | None = None
 ) -> tuple[Claim, Any]:
     """A mediator files the victims' claims; an assessment job is scheduled (→ `assessing`)."""
-    _check_mediator(actor, case)
-    if version is not None and version != case.version:
-        raise InvalidTransition(
-            _("Someone else changed this case at the same time. Reload it and try again.")
-        )
-    if case.status not in FILING_STATES:
-        raise InvalidTransition(_("Claims can be filed once the police have confirmed the case."))
-    liability.require_decided(case)  # a certificate's case waits for the mediator's decision
+    access.require_case_mediator(actor, case)
+    check_version(case, version)
+    workflow.check(case, "file_claims", actor)  # a certificate's case waits for liability
     claims = _check_claims_shape(data)
     _assess(build_input(case, claims), standards.current_catalog())  # problems answer now
     claim = Claim(
@@ -519,10 +496,6 @@ def file_claims(
         created_at=utcnow(),
     )
     session.add(claim)
-    before = case.status
-    mediation.start_mediation_window(case=case)  # mediation starts with the first claims
-    case.status = CaseStatus.ASSESSING
-    case.updated_at = utcnow()
     session.flush()
     job = jobs.schedule(
         "assessments.run",
@@ -531,25 +504,16 @@ def file_claims(
         actor=actor,
         message=N_("Waiting to be assessed"),
     )
-    audit.record(
-        "claims.filed",
-        actor=actor,
-        case_id=case.id,
+    # Mediation (and its timer) starts with the first claims.
+    workflow.transition(
+        case,
+        "file_claims",
+        actor,
         subject=f"claim:{claim.id}",
-        details={
-            "status": [before.value, CaseStatus.ASSESSING.value],
-            "sha256": claim.sha256,
-            "victims": len(claims["victims"]),
-        },
+        sha256=claim.sha256,
+        victims=len(claims["victims"]),
     )
     return claim, job
-
-
-def latest_claim(case: Case) -> Claim | None:
-    """The claims most recently filed for `case`."""
-    return session.scalars(
-        select(Claim).where(Claim.case_id == case.id).order_by(Claim.id.desc()).limit(1)
-    ).first()
 
 
 def latest_assessment(case: Case) -> Assessment | None:
@@ -627,9 +591,7 @@ def run_assessment(claim_id: int, progress: jobs.Progress, job_id: int | None = 
 
 def _advance(case: Case) -> None:
     if case.status == CaseStatus.ASSESSING:
-        case.status = CaseStatus.NEGOTIATING
-        case.updated_at = utcnow()
-        session.flush()
+        workflow.transition(case, "assessment_ready", None)
 
 
 def _catalog_of(assessment: Assessment) -> compensation.Catalog:
@@ -676,7 +638,7 @@ def what_if(*, actor: User, case: Case, changes: dict[str, Any]) -> dict[str, An
     catalog = _catalog_of(assessment)
     year = changes.get("standards_year")
     if year not in (None, ""):
-        data["standards_year"] = _int(year, "standards_year")
+        data["standards_year"] = _int(year, _("Standards year"))
         catalog = standards.current_catalog()
     for party_id, ratio in (changes.get("ratios") or {}).items():
         party = next((p for p in data["parties"] if p["id"] == party_id), None)
@@ -699,11 +661,11 @@ def what_if(*, actor: User, case: Case, changes: dict[str, Any]) -> dict[str, An
     }
 
 
-def _int(value: Any, field: str) -> int:
+def _int(value: Any, label: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ValidationFailed(_("%(field)s must be a whole number.", field=field)) from None
+        raise ValidationFailed(_("%(label)s must be a whole number.", label=label)) from None
 
 
 def differences(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:

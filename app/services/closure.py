@@ -14,9 +14,8 @@ from flask_babel import gettext as _
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
-from app import access, audit
-from app.db import session, utcnow
-from app.errors import InvalidTransition, NotAllowed
+from app import workflow
+from app.errors import InvalidTransition
 from app.models import (
     AuditEvent,
     AuditHead,
@@ -27,11 +26,10 @@ from app.models import (
     Job,
     Notification,
     Policy,
-    Role,
     User,
     Vehicle,
 )
-from app.services import deadlines
+from app.validation import check_version
 
 # Rows that may still be written for a closed case: its history and its background work.
 ALWAYS_WRITABLE = (AuditEvent, AuditHead, Notification, Job)
@@ -43,41 +41,14 @@ _CREATED = "daojiao.cases_created"
 def can_close(user: User, case: Case) -> bool:
     """True if the user may close the case now: a mediator of its committee or an admin, once
     the case is paid."""
-    if case.status != CaseStatus.PAID:
-        return False
-    if access.can(user, Role.ADMIN):
-        return True
-    return (
-        access.can(user, Role.MEDIATOR)
-        and case.mediation_committee_id is not None
-        and user.org_id == case.mediation_committee_id
-    )
+    return workflow.permits(case, "close", user)
 
 
 def close_case(*, actor: User, case: Case, version: int | None = None) -> Case:
     """Close a paid case: it becomes read-only for everyone; its running timers are cancelled."""
-    access.require_role(actor, Role.MEDIATOR, Role.ADMIN)
-    if actor.role == Role.MEDIATOR and case.mediation_committee_id != actor.org_id:
-        raise NotAllowed(_("Only a mediator of the case's mediation committee may do this."))
-    if version is not None and version != case.version:
-        raise InvalidTransition(
-            _("Someone else changed this case at the same time. Reload it and try again.")
-        )
-    if case.status != CaseStatus.PAID:
-        raise InvalidTransition(_("Only a paid case can be closed."))
-    case.status = CaseStatus.CLOSED
-    case.updated_at = utcnow()
-    session.flush()
-    cancelled = deadlines.close_deadlines(case=case, status=DeadlineStatus.CANCELLED)
-    audit.record(
-        "case.closed",
-        actor=actor,
-        case_id=case.id,
-        details={
-            "status": [CaseStatus.PAID.value, CaseStatus.CLOSED.value],
-            "cancelled_deadlines": [deadline.id for deadline in cancelled],
-        },
-    )
+    workflow.check(case, "close", actor)
+    check_version(case, version)
+    workflow.transition(case, "close", actor)
     return case
 
 

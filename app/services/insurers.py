@@ -4,7 +4,6 @@ exclusions with their reason, amounts already advanced), which re-runs the asses
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,15 +13,24 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app import access, audit
+from app import access, audit, validation
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
-from app.models import Assessment, Case, CaseStatus, InsurerClaim, PolicyKind, Role, User, Vehicle
+from app.models import (
+    MEDIATED_STATES,
+    Assessment,
+    Case,
+    CaseStatus,
+    InsurerClaim,
+    PolicyKind,
+    Role,
+    User,
+    Vehicle,
+)
 from app.services import assessments
+from app.services.claims import reassess_case
 from app.services.payers import insurer_payers
 
-# Claim data feeds the assessment, so it may change only until the agreement is signed.
-CLAIM_STATES = (CaseStatus.REPORTED, CaseStatus.ASSESSING, CaseStatus.NEGOTIATING)
 CTPI_FIELDS = ("ctpi_policy_no",)
 COMMERCIAL_FIELDS = (
     "commercial_policy_no",
@@ -32,33 +40,12 @@ COMMERCIAL_FIELDS = (
 )
 BUCKETS = ("medical", "death_disability", "property")
 ZERO = Decimal("0.00")
-_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
 MAX_POLICY_NO = 64
 MAX_REASON = 500
 MAX_NOTE = 1000
 
 
 # -- amounts ----------------------------------------------------------------------------------
-
-
-def parse_amount(value: Any, *, field: str, positive: bool) -> Decimal:
-    """An amount in yuan with at most two decimals (a string or a whole number); 422 if not."""
-    text = str(value).strip() if isinstance(value, str | int | Decimal) else ""
-    if isinstance(value, bool) or not _AMOUNT.fullmatch(text):
-        raise ValidationFailed(
-            _(
-                "%(field)s: give an amount in yuan with at most two decimals, such as 1200.50.",
-                field=field,
-            ),
-            field=field,
-        )
-    amount = Decimal(text).quantize(Decimal("0.01"))
-    if positive and amount <= 0:
-        raise ValidationFailed(
-            _("%(field)s must be more than zero.", field=field),
-            field=field,
-        )
-    return amount
 
 
 # -- what an insurer covers -------------------------------------------------------------------
@@ -120,30 +107,11 @@ def insurer_claim(case: Case, org_id: int) -> InsurerClaim | None:
 
 def _check_adjuster(actor: User, case: Case) -> None:
     access.require_role(actor, Role.ADJUSTER)
-    on_case = any(
-        policy.insurer_org_id == actor.org_id
-        for vehicle in case.vehicles
-        for policy in vehicle.policies
-    )
-    if not on_case:
+    if not access.is_case_insurer(actor, case):
         raise NotAllowed(_("Only an adjuster of an insurer on this case may do this."))
 
 
 # -- saving claim data ------------------------------------------------------------------------
-
-
-def _text(value: Any, *, field: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationFailed(_("%(field)s must be text.", field=field), field=field)
-    text = value.strip()
-    if len(text) > limit:
-        raise ValidationFailed(
-            _("%(field)s is too long.", field=field),
-            field=field,
-        )
-    return text or None
 
 
 def _is_set(value: Any) -> bool:
@@ -153,7 +121,10 @@ def _is_set(value: Any) -> bool:
 def _clean_party(raw: Any, covered: CoveredParty) -> dict[str, Any]:
     path = f"policies.{covered.label}"
     if not isinstance(raw, dict):
-        raise ValidationFailed(_("%(field)s must be an object.", field=path), field=path)
+        raise ValidationFailed(
+            _("The policies of %(party)s's vehicle must be an object.", party=covered.label),
+            field=path,
+        )
     for key, value in raw.items():
         if key not in (*CTPI_FIELDS, *COMMERCIAL_FIELDS):
             raise ValidationFailed(
@@ -164,27 +135,36 @@ def _clean_party(raw: Any, covered: CoveredParty) -> dict[str, Any]:
         if held is None and _is_set(value):
             raise ValidationFailed(
                 _(
-                    "%(field)s: your insurer does not hold this policy of %(party)s's vehicle.",
-                    field=f"{path}.{key}",
+                    "Your insurer does not hold this policy of %(party)s's vehicle.",
                     party=covered.label,
                 ),
                 field=f"{path}.{key}",
             )
     entry: dict[str, Any] = {}
     if covered.ctpi is not None:
-        entry["ctpi_policy_no"] = _text(
-            raw.get("ctpi_policy_no"), field=f"{path}.ctpi_policy_no", limit=MAX_POLICY_NO
+        entry["ctpi_policy_no"] = validation.text(
+            raw.get("ctpi_policy_no"),
+            name=f"{path}.ctpi_policy_no",
+            label=_("%(party)s's 交强险 policy number", party=covered.label),
+            limit=MAX_POLICY_NO,
         )
     if covered.commercial is not None:
         limit = raw.get("commercial_limit")
         excluded = raw.get("commercial_excluded", False)
         if not isinstance(excluded, bool):
             raise ValidationFailed(
-                _("%(field)s must be true or false.", field=f"{path}.commercial_excluded"),
+                _(
+                    "Whether the commercial insurance of %(party)s's vehicle is excluded "
+                    "must be true or false.",
+                    party=covered.label,
+                ),
                 field=f"{path}.commercial_excluded",
             )
-        reason = _text(
-            raw.get("exclusion_reason"), field=f"{path}.exclusion_reason", limit=MAX_REASON
+        reason = validation.text(
+            raw.get("exclusion_reason"),
+            name=f"{path}.exclusion_reason",
+            label=_("The reason for the exclusion"),
+            limit=MAX_REASON,
         )
         if excluded and reason is None:
             raise ValidationFailed(
@@ -196,15 +176,23 @@ def _clean_party(raw: Any, covered: CoveredParty) -> dict[str, Any]:
                 field=f"{path}.exclusion_reason",
             )
         entry.update(
-            commercial_policy_no=_text(
+            commercial_policy_no=validation.text(
                 raw.get("commercial_policy_no"),
-                field=f"{path}.commercial_policy_no",
+                name=f"{path}.commercial_policy_no",
+                label=_("%(party)s's commercial policy number", party=covered.label),
                 limit=MAX_POLICY_NO,
             ),
             commercial_limit=(
                 None
                 if limit in (None, "")
-                else str(parse_amount(limit, field=f"{path}.commercial_limit", positive=True))
+                else str(
+                    validation.amount(
+                        limit,
+                        name=f"{path}.commercial_limit",
+                        label=_("%(party)s's commercial limit", party=covered.label),
+                        positive=True,
+                    )
+                )
             ),
             commercial_excluded=excluded,
             exclusion_reason=reason if excluded else None,
@@ -259,7 +247,7 @@ def save_insurer_claim(
     """An adjuster records their insurer's claim data for `case` (an argument left None keeps
     its saved value); the assessment is re-run."""
     _check_adjuster(actor, case)
-    if case.status not in CLAIM_STATES:
+    if case.status not in MEDIATED_STATES:
         raise InvalidTransition(
             _("Claim data can be changed only until the settlement agreement is signed.")
         )
@@ -280,15 +268,17 @@ def save_insurer_claim(
     elif advanced == "":
         amount = ZERO
     else:
-        amount = parse_amount(advanced, field="advanced", positive=False)
+        amount = validation.amount(advanced, name="advanced", label=_("Advance paid"))
     note = (
-        _text(advance_note, field="advance_note", limit=MAX_NOTE)
+        validation.text(
+            advance_note, name="advance_note", label=_("Note on the advance"), limit=MAX_NOTE
+        )
         if advance_note is not None
         else (record.advance_note if record else None)
     )
     after = {"policies": cleaned, "advanced": str(amount), "advance_note": note}
     if before == after:
-        return record  # type: ignore[return-value]  # nothing changed: nothing to re-run
+        return record  # nothing changed: nothing to re-run
     if record is None:
         record = InsurerClaim(case_id=case.id, insurer_org_id=actor.org_id)
         try:
@@ -310,7 +300,7 @@ def save_insurer_claim(
         subject=f"insurer_claim:{record.id}",
         details={"before": before, "after": after},
     )
-    assessments.reassess_case(actor=actor, case=case)
+    reassess_case(actor=actor, case=case)
     return record
 
 

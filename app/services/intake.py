@@ -10,9 +10,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from app import access, audit, jobs, reports
+from app import access, audit, jobs, reports, validation, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.errors import (
@@ -38,6 +39,7 @@ from app.models import (
     Vehicle,
 )
 from app.services import documents, liability, notifications
+from app.validation import check_version
 
 PARSE_TIMEOUT_SECONDS = 60.0
 PARSE_MEMORY_MB = 1024  # a scan is given more for OCR by the parser itself (ocr.MEMORY_MB)
@@ -195,15 +197,54 @@ def default_label(index: int) -> str:
     return PARTY_LABELS[index] if index < len(PARTY_LABELS) else f"第{index + 1}方"
 
 
+# Messages name a report's fields as the review form does (blueprints/forms.py).
+FIELD_LABELS = {
+    "document_no": _l("Letter number"),
+    "issuer": _l("Issued by"),
+    "procedure": _l("Procedure"),
+    "accident_time": _l("Accident time"),
+    "location": _l("Place"),
+    "weather": _l("Weather"),
+    "issue_date": _l("Date of the letter"),
+    "facts": _l("Facts"),
+    "cause": _l("Cause and liability"),
+    "parties": _l("Parties"),
+    "label": _l("Label"),
+    "name": _l("Name"),
+    "gender": _l("Sex"),
+    "age": _l("Age"),
+    "id_number": _l("ID number"),
+    "phone": _l("Phone"),
+    "address": _l("Address"),
+    "license_no": _l("Driving licence"),
+    "traffic_mode": _l("Mode of travel"),
+    "plate": _l("Plate"),
+    "vehicle_type": _l("Vehicle type"),
+    "ctpi_insurer": _l("Compulsory insurer (交强险)"),
+    "ctpi_policy_no": _l("Compulsory policy number"),
+    "ctpi_uninsured": _l("The vehicle has no compulsory insurance (未投保交强险)"),
+    "commercial_insurer": _l("Commercial insurer"),
+    "commercial_limit": _l("Commercial third-party limit (yuan)"),
+    "liability": _l("Liability"),
+}
+
+
+def _label(path: str) -> str:
+    """The label users read for a field path: `parties[1].name` → 乙方的姓名."""
+    head, _dot, name = path.partition(".")
+    found = re.fullmatch(r"parties\[(\d+)\]", head)
+    if found is None:
+        return str(FIELD_LABELS.get(head, head))
+    party = default_label(int(found.group(1)))
+    if not name:
+        return party
+    return _("%(party)s's %(field)s", party=party, field=FIELD_LABELS.get(name, name))
+
+
 def _text(value: Any, path: str, limit: int = 200) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str | int | float):
-        raise ValidationFailed(_("%(field)s must be text.", field=path), field=path)
-    text = str(value).strip()
-    if len(text) > limit:
-        raise ValidationFailed(_("%(field)s is too long.", field=path), field=path)
-    return text or None
+    if isinstance(value, int | float):  # the parser may read a number where text is expected
+        value = str(value)
+    return validation.text(value, name=path, label=_label(path), limit=limit)
 
 
 def normalize_plate(plate: str | None) -> str | None:
@@ -221,7 +262,11 @@ def _accident_time(value: Any) -> str | None:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValidationFailed(
-            _("accident_time must be a date and time like 2023-05-12T08:35."), field="accident_time"
+            _(
+                "%(label)s must be a date and time, e.g. 2024-03-01T09:30:00+08:00.",
+                label=_label("accident_time"),
+            ),
+            field="accident_time",
         ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=BEIJING)
@@ -236,7 +281,8 @@ def _issue_date(value: Any) -> str | None:
         return date.fromisoformat(text[:10]).isoformat()
     except ValueError as exc:
         raise ValidationFailed(
-            _("issue_date must be a date like 2023-05-20."), field="issue_date"
+            _("%(label)s must be a date like 2024-01-31.", label=_label("issue_date")),
+            field="issue_date",
         ) from exc
 
 
@@ -251,10 +297,12 @@ def _yuan(value: str, path: str) -> str:
         amount = Decimal(text) * factor
     except InvalidOperation as exc:
         raise ValidationFailed(
-            _("%(field)s must be an amount in yuan.", field=path), field=path
+            _("%(label)s must be an amount in yuan.", label=_label(path)), field=path
         ) from exc
     if not amount.is_finite() or amount < 0:
-        raise ValidationFailed(_("%(field)s must be an amount in yuan.", field=path), field=path)
+        raise ValidationFailed(
+            _("%(label)s must be an amount in yuan.", label=_label(path)), field=path
+        )
     amount = amount.quantize(Decimal("0.01"))
     return f"{amount:.0f}" if amount == amount.to_integral_value() else f"{amount}"
 
@@ -265,13 +313,13 @@ def _flag(value: Any, path: str) -> bool | None:
         return None
     if value in (True, 1, "1", "true", "yes", "y", "on"):
         return True
-    raise ValidationFailed(_("%(field)s must be true or false.", field=path), field=path)
+    raise ValidationFailed(_("%(label)s must be true or false.", label=_label(path)), field=path)
 
 
 def _party(raw: Any, index: int) -> dict[str, Any]:
     path = f"parties[{index}]"
     if not isinstance(raw, dict):
-        raise ValidationFailed(_("%(field)s must be an object.", field=path), field=path)
+        raise ValidationFailed(_("%(label)s must be an object.", label=_label(path)), field=path)
     # What the parser read beyond the reviewed fields (birth date, owner…) stays as it was.
     party: dict[str, Any] = {name: value for name, value in raw.items() if name not in PARTY_FIELDS}
     for name in PARTY_FIELDS:
@@ -282,23 +330,23 @@ def _party(raw: Any, index: int) -> dict[str, Any]:
     party["plate"] = normalize_plate(party["plate"])
     if party["gender"] not in (None, "男", "女"):
         raise ValidationFailed(
-            _("%(field)s must be 男 or 女.", field=f"{path}.gender"), field=f"{path}.gender"
+            _("%(label)s must be 男 or 女.", label=_label(f"{path}.gender")), field=f"{path}.gender"
         )
     if party["id_number"]:
         party["id_number"] = party["id_number"].replace(" ", "").upper()
         if not _ID_NUMBER.match(party["id_number"]):
             raise ValidationFailed(
                 _(
-                    "%(field)s must be an 18-character resident ID number.",
-                    field=f"{path}.id_number",
+                    "%(label)s must be an 18-character resident ID number.",
+                    label=_label(f"{path}.id_number"),
                 ),
                 field=f"{path}.id_number",
             )
     if party["liability"] not in (None, *LIABILITIES):
         raise ValidationFailed(
             _(
-                "%(field)s must be one of full, main, equal, minor, none.",
-                field=f"{path}.liability",
+                "%(label)s must be one of full, main, equal, minor, none.",
+                label=_label(f"{path}.liability"),
             ),
             field=f"{path}.liability",
         )
@@ -308,9 +356,9 @@ def _party(raw: Any, index: int) -> dict[str, Any]:
     if party["ctpi_uninsured"] and party["ctpi_insurer"]:
         raise ValidationFailed(
             _(
-                "%(field)s: a vehicle without compulsory insurance has no compulsory insurer; "
+                "%(label)s: a vehicle without compulsory insurance has no compulsory insurer; "
                 "clear one of the two.",
-                field=f"{path}.ctpi_uninsured",
+                label=_label(f"{path}.ctpi_uninsured"),
             ),
             field=f"{path}.ctpi_uninsured",
         )
@@ -322,11 +370,13 @@ def _party(raw: Any, index: int) -> dict[str, Any]:
             party["age"] = int(age)
         except (TypeError, ValueError) as exc:
             raise ValidationFailed(
-                _("%(field)s must be a whole number.", field=f"{path}.age"), field=f"{path}.age"
+                _("%(label)s must be a whole number.", label=_label(f"{path}.age")),
+                field=f"{path}.age",
             ) from exc
         if not 0 <= party["age"] <= 130:
             raise ValidationFailed(
-                _("%(field)s must be a whole number.", field=f"{path}.age"), field=f"{path}.age"
+                _("%(label)s must be a whole number.", label=_label(f"{path}.age")),
+                field=f"{path}.age",
             )
     return party
 
@@ -340,13 +390,17 @@ def validate_fields(raw: Any) -> dict[str, Any]:
         fields[name] = _text(raw.get(name), name, _TEXT_LIMITS.get(name, 200))
     if fields["procedure"] not in (None, *PROCEDURES):
         raise ValidationFailed(
-            _("procedure must be general, simple or certificate."), field="procedure"
+            _("%(label)s must be general, simple or certificate.", label=_label("procedure")),
+            field="procedure",
         )
     fields["accident_time"] = _accident_time(raw.get("accident_time"))
     fields["issue_date"] = _issue_date(raw.get("issue_date"))
     parties = raw.get("parties") or []
     if not isinstance(parties, list) or len(parties) > 10:
-        raise ValidationFailed(_("parties must be a list of at most 10 parties."), field="parties")
+        raise ValidationFailed(
+            _("%(label)s must be a list of at most 10 parties.", label=_label("parties")),
+            field="parties",
+        )
     fields["parties"] = [_party(party, index) for index, party in enumerate(parties)]
     if fields["procedure"] == liability.CERTIFICATE:
         for index, party in enumerate(fields["parties"]):
@@ -354,10 +408,10 @@ def validate_fields(raw: Any) -> dict[str, Any]:
                 path = f"parties[{index}].liability"
                 raise ValidationFailed(
                     _(
-                        "%(field)s: a road-traffic accident certificate determines no liability; "
+                        "%(label)s: a road-traffic accident certificate determines no liability; "
                         "leave it empty (the mediator decides it), or choose the procedure the "
                         "letter names.",
-                        field=path,
+                        label=_label(path),
                     ),
                     field=path,
                 )
@@ -498,12 +552,9 @@ def unmatched_insurers(case: Case) -> list[str]:
 
 def _editable_report(actor: User, case: Case, version: int | None) -> Report:
     access.require_role(actor, Role.POLICE)
-    if case.reporting_unit_id != actor.org_id:
+    if not access.is_case_reporter(actor, case):
         raise NotAllowed(_("Only the reporting unit may review this case."))
-    if version is not None and version != case.version:
-        raise InvalidTransition(
-            _("Someone else changed this case at the same time. Reload it and try again.")
-        )
+    check_version(case, version)
     if case.status != CaseStatus.DRAFT or case.report is None:
         raise InvalidTransition(_("Only a draft case can be reviewed."))
     return case.report
@@ -585,39 +636,28 @@ def confirm_report(
         )
     report.confirmed_at = utcnow()
     report.confirmed_by_id = actor.id
-    case.status = CaseStatus.REPORTED
     _assign_mediation(case)
     session.flush()
-    notifications.notify_new_case(case)
     undetermined = [party.label for party in liability.pending_parties(case)]
+    workflow.transition(
+        case,
+        "confirm_report",
+        actor,
+        unmatched_insurers=unmatched_insurers(case),
+        mediation_committee_id=case.mediation_committee_id,
+        procedure=current.get("procedure"),
+        liability_undetermined=undetermined,
+    )
+    notifications.notify_new_case(case)
     if undetermined:  # claims wait for the mediator's decision (app/services/liability.py)
         liability.notify_mediators(case)
-    audit.record(
-        "case.confirmed",
-        actor=actor,
-        case_id=case.id,
-        details={
-            "status": [CaseStatus.DRAFT.value, CaseStatus.REPORTED.value],
-            "unmatched_insurers": unmatched_insurers(case),
-            "mediation_committee_id": case.mediation_committee_id,
-            "procedure": current.get("procedure"),
-            "liability_undetermined": undetermined,
-        },
-    )
     return case
 
 
 def withdraw_case(*, actor: User, case: Case, version: int | None = None) -> Case:
     """A draft uploaded by mistake is withdrawn; its file stays as evidence."""
     _editable_report(actor, case, version)
-    case.status = CaseStatus.WITHDRAWN
-    session.flush()
-    audit.record(
-        "case.withdrawn",
-        actor=actor,
-        case_id=case.id,
-        details={"status": [CaseStatus.DRAFT.value, CaseStatus.WITHDRAWN.value]},
-    )
+    workflow.transition(case, "withdraw", actor)
     return case
 
 

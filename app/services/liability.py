@@ -16,18 +16,25 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import exists, or_, select
 
-from app import access, audit
+from app import access, audit, validation
 from app.db import session, utcnow
-from app.errors import InvalidTransition, NotAllowed, ValidationFailed
+from app.errors import InvalidTransition, ValidationFailed
 from app.labels import N_
-from app.models import Case, CaseStatus, LiabilityDecision, Party, Role, User, Vehicle
-from app.services import notifications
+from app.models import (
+    MEDIATED_STATES,
+    Case,
+    LiabilityDecision,
+    Party,
+    Role,
+    User,
+    Vehicle,
+)
+from app.services import claims, notifications
+from app.validation import check_version
 
 LIABILITIES = ("full", "main", "equal", "minor", "none")
 BASIS_MAX = 500
 # Liability can be decided (and decided again) while the case is mediated; a new decision after
-# claims were filed re-runs their assessment.
-DECISION_STATES = (CaseStatus.REPORTED, CaseStatus.ASSESSING, CaseStatus.NEGOTIATING)
 CERTIFICATE = "certificate"
 
 
@@ -51,7 +58,7 @@ def is_certificate(case: Case) -> bool:
 
 def awaits_decision(case: Case) -> bool:
     """True if the case is mediated and waits for the mediator to decide liability."""
-    return case.status in DECISION_STATES and bool(pending_parties(case))
+    return case.status in MEDIATED_STATES and bool(pending_parties(case))
 
 
 def latest_decision(case: Case) -> LiabilityDecision | None:
@@ -79,7 +86,7 @@ def cases_awaiting_decision(user: User, *, limit: int = 100) -> list[Case]:
     )
     query = (
         access.visible_cases(user)
-        .where(Case.status.in_(DECISION_STATES), undecided)
+        .where(Case.status.in_(MEDIATED_STATES), undecided)
         .order_by(Case.created_at, Case.id)
         .limit(limit)
     )
@@ -90,18 +97,6 @@ def is_undetermined_by_police(case: Case) -> bool:
     """True if the police letter left liability to be decided: a certificate, a party without
     liability, or a decision recorded already (which may be revised)."""
     return is_certificate(case) or bool(pending_parties(case)) or latest_decision(case) is not None
-
-
-def can_decide(user: User, case: Case) -> bool:
-    """True if `user` may record the case's liability now: a mediator of its committee, while
-    the case is mediated and its letter left liability undetermined."""
-    return (
-        access.can(user, Role.MEDIATOR)
-        and case.mediation_committee_id is not None
-        and user.org_id == case.mediation_committee_id
-        and case.status in DECISION_STATES
-        and is_undetermined_by_police(case)
-    )
 
 
 def require_decided(case: Case) -> None:
@@ -193,14 +188,9 @@ def decide_liability(
 
     Every liable party must have a liability afterwards; claims filed already are assessed
     again with it."""
-    access.require_role(actor, Role.MEDIATOR)
-    if case.mediation_committee_id is None or case.mediation_committee_id != actor.org_id:
-        raise NotAllowed(_("Only a mediator of the case's mediation committee may do this."))
-    if version is not None and version != case.version:
-        raise InvalidTransition(
-            _("Someone else changed this case at the same time. Reload it and try again.")
-        )
-    if case.status not in DECISION_STATES:
+    access.require_case_mediator(actor, case)
+    check_version(case, version)
+    if case.status not in MEDIATED_STATES:
         raise InvalidTransition(_("Liability can be decided only while the case is mediated."))
     if not is_undetermined_by_police(case):
         raise InvalidTransition(
@@ -210,11 +200,9 @@ def decide_liability(
             ),
             code="liability_determined",
         )
-    text = (basis or "").strip() if isinstance(basis, str) else None
-    if not text:
-        raise ValidationFailed(_("Give the basis of the decision."), field="basis")
-    if len(text) > BASIS_MAX:
-        raise ValidationFailed(_("%(field)s is too long.", field="basis"), field="basis")
+    text = validation.text(
+        basis, name="basis", label=_("Basis of the decision"), limit=BASIS_MAX, required=True
+    )
     chosen = _choices(case, parties)
     missing = [
         party.label
@@ -259,7 +247,5 @@ def decide_liability(
             "certificate": is_certificate(case),
         },
     )
-    from app.services import assessments  # imported here: assessments asks this module first
-
-    assessments.reassess_case(actor=actor, case=case)
+    claims.reassess_case(actor=actor, case=case)
     return decision

@@ -11,42 +11,24 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from io import BytesIO
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 from sqlalchemy import select
 
-from app import access, agreements_pdf, audit, bundles, jobs, signing
+from app import access, audit, bundles, jobs, signing
 from app.db import session, utcnow
+from app.documents import render_filing_summary
 from app.errors import EvidenceAltered, InvalidTransition, NotAllowed
-from app.labels import N_
+from app.labels import N_, mask_id_number
 from app.models import AuditEvent, Case, CaseStatus, Document, Job, JobStatus, Role, User
-from app.presenters import mask_id_number
+from app.money import amount_text, optional_amount_text
 from app.services import agreements, assessments, documents, offers
 
 FILING_PACKAGE = "filing_package"
 JOB_KIND = "litigation.package"
 MEDIA_TYPE = "application/zip"
-SUMMARY_TITLE = "道路交通事故损害赔偿纠纷案件移送诉讼材料摘要"
-STATUS_NAMES = {
-    "draft": "草稿",
-    "reported": "已登记",
-    "assessing": "核算中",
-    "negotiating": "协商中",
-    "agreed": "已达成协议",
-    "confirming": "司法确认中",
-    "confirmed": "已司法确认",
-    "litigation": "转诉讼",
-    "paid": "已履行",
-    "closed": "已结案",
-    "withdrawn": "已撤回",
-}
-POLICY_NAMES = {"ctpi": "交强险", "commercial": "商业三者险"}
 
 
 # -- who may do what ------------------------------------------------------------------------
@@ -55,15 +37,11 @@ POLICY_NAMES = {"ctpi": "交强险", "commercial": "商业三者险"}
 def can_build_package(user: User, case: Case) -> bool:
     """True if the user may (re)build the filing package: the case's committee's mediators,
     its tribunal's judges, admins."""
-    if access.can(user, Role.ADMIN):
-        return True
-    if access.can(user, Role.MEDIATOR):
-        return (
-            case.mediation_committee_id is not None and user.org_id == case.mediation_committee_id
-        )
-    if access.can(user, Role.JUDGE):
-        return case.tribunal_id is not None and user.org_id == case.tribunal_id
-    return False
+    return (
+        access.is_admin(user)
+        or access.is_case_mediator(user, case)
+        or access.is_case_tribunal(user, case)
+    )
 
 
 def _require_builder(actor: User, case: Case) -> None:
@@ -223,7 +201,7 @@ def build_summary(case: Case, items: list[Document]) -> dict[str, Any]:
                         "kind": policy.kind.value,
                         "insurer": policy.insurer_name,
                         "number": policy.number,
-                        "limit": f"{policy.limit:.2f}" if policy.limit is not None else None,
+                        "limit": optional_amount_text(policy.limit),
                     }
                     for policy in vehicle.policies
                 ],
@@ -247,7 +225,7 @@ def build_summary(case: Case, items: list[Document]) -> dict[str, Any]:
                 "parent_id": offer.parent_id,
                 "payer": offer.payer,
                 "side": offer.side.value,
-                "amount": f"{offer.amount:.2f}",
+                "amount": amount_text(offer.amount),
                 "status": offer.status.value,
                 "digest": offer.digest,
                 "created_at": _iso(offer.created_at),
@@ -288,129 +266,6 @@ def _payer_labels(case: Case, assessment: Any) -> dict[str, str]:
         payer: "受害人自负" if payer == "self" else agreements.payer_label(case, payer)
         for payer in sorted(payers)
     }
-
-
-def _summary_pdf(summary: dict[str, Any], font_path: str) -> bytes:
-    """The readable Chinese summary (summary.pdf) of `summary`, with the agreement's look."""
-    pdf = agreements_pdf
-    font = pdf.register_font(font_path)
-    s = pdf.Styles(font)
-    p = pdf.paragraph
-    sha256 = pdf.canonical_json_sha256(summary)
-    labels = summary.get("payer_labels") or {}
-    accident = summary["accident"]
-    flow: list[Any] = [
-        Paragraph(SUMMARY_TITLE, s.title),
-        p(f"案号：{summary['case_number']}", s.number),
-        Spacer(1, 3 * mm),
-        Paragraph("一、案件基本情况", s.heading),
-        p(f"案件编号：{summary['case_number']}", s.plain),
-        p(f"案件状态：{STATUS_NAMES.get(summary['status'], summary['status'])}", s.plain),
-        p(f"事故认定书编号：{summary.get('report_no') or '—'}", s.plain),
-        p(f"事故时间：{pdf.chinese_time(accident.get('time'))}", s.plain),
-        p(f"事故地点：{accident.get('place') or '—'}", s.plain),
-        p(f"调解未成原因：{summary.get('outcome_note') or '—'}", s.plain),
-        Paragraph("二、当事人", s.heading),
-    ]
-    rows: list[list[Any]] = [
-        [p(t, s.cell) for t in ("当事人", "姓名", "身份证号码", "身份", "事故责任")]
-    ]
-    for party in summary["parties"]:
-        rows.append(
-            [
-                p(party["label"], s.cell),
-                p(party["name"], s.cell),
-                p(party["id_number"], s.cell),
-                p(pdf.ROLES.get(party["role"] or "", party["role"]), s.cell),
-                p(pdf.LIABILITY.get(party["liability"] or "", "未认定"), s.cell),
-            ]
-        )
-    flow.append(pdf.grid(rows, [22 * mm, 30 * mm, 44 * mm, 40 * mm, 34 * mm]))
-    flow.append(Paragraph("三、车辆及保险", s.heading))
-    rows = [[p(t, s.cell) for t in ("号牌", "车型", "驾驶人", "保险")]]
-    for vehicle in summary["vehicles"]:
-        policies = "；".join(
-            f"{policy['insurer'] or '—'} {POLICY_NAMES.get(policy['kind'], policy['kind'])}"
-            + (f"（限额{pdf.money(policy['limit'])}元）" if policy["limit"] else "")
-            for policy in vehicle["policies"]
-        )
-        rows.append(
-            [
-                p(vehicle["plate"], s.cell),
-                p(vehicle["type"], s.cell),
-                p(vehicle["driver"], s.cell),
-                p(policies or None, s.cell),
-            ]
-        )
-    flow.append(pdf.grid(rows, [26 * mm, 26 * mm, 22 * mm, 96 * mm]))
-    report = summary.get("report") or {}
-    flow += [
-        Paragraph("四、事故认定", s.heading),
-        p(f"事故经过：{report.get('facts') or '—'}", s.body),
-        p(f"事故原因及责任：{report.get('cause') or '—'}", s.body),
-        Paragraph("五、损失核算", s.heading),
-    ]
-    assessment = summary.get("assessment")
-    if assessment:
-        flow.append(p(f"核算指纹：{assessment['fingerprint']}", s.small))
-        rows = [[p("赔偿义务人", s.cell), p("核算金额（元）", s.cell)]]
-        for payer, amount in (assessment.get("totals") or {}).items():
-            rows.append([p(labels.get(payer, payer), s.cell), p(pdf.money(amount), s.cell_right)])
-        flow.append(pdf.grid(rows, [100 * mm, 70 * mm]))
-    else:
-        flow.append(p("尚无核算结果。", s.body))
-    flow.append(Paragraph("六、协商记录", s.heading))
-    if summary["offers"]:
-        rows = [[p(t, s.cell) for t in ("编号", "赔偿义务人", "金额（元）", "状态", "摘要值")]]
-        for offer in summary["offers"]:
-            rows.append(
-                [
-                    p(offer["id"], s.cell),
-                    p(labels.get(offer["payer"], offer["payer"]), s.cell),
-                    p(pdf.money(offer["amount"]), s.cell_right),
-                    p(offer["status"], s.cell),
-                    p(offer["digest"][:16], s.small),
-                ]
-            )
-        flow.append(pdf.grid(rows, [14 * mm, 50 * mm, 30 * mm, 26 * mm, 50 * mm]))
-    else:
-        flow.append(p("无报价记录。", s.body))
-    agreement = summary.get("agreement")
-    flow.append(Paragraph("七、调解协议", s.heading))
-    flow.append(
-        p(f"调解协议数据 SHA-256：{agreement['sha256']}", s.small)
-        if agreement
-        else p("未达成调解协议。", s.body)
-    )
-    flow.append(Paragraph("八、材料清单", s.heading))
-    rows = [[p(t, s.cell) for t in ("编号", "类别", "文件名", "SHA-256")]]
-    for doc in summary["documents"]:
-        rows.append(
-            [
-                p(doc["id"], s.cell),
-                p(doc["kind"], s.cell),
-                p(doc["filename"], s.cell),
-                p(doc["sha256"], s.small),
-            ]
-        )
-    flow.append(pdf.grid(rows, [14 * mm, 24 * mm, 52 * mm, 80 * mm]))
-    buffer = BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=18 * mm,
-        bottomMargin=26 * mm,
-        title=SUMMARY_TITLE,
-        subject=f"{summary['case_number']} SHA-256 {sha256}",
-        creator="Daojiao",
-        invariant=1,
-    ).build(
-        flow,
-        canvasmaker=pdf.numbered_canvas(font, summary["case_number"], sha256, data_label="摘要"),
-    )
-    return buffer.getvalue()
 
 
 # -- the job --------------------------------------------------------------------------------
@@ -460,7 +315,7 @@ def build_filing_package(case_id: int, progress: jobs.Progress) -> Document | No
     progress(85, N_("Signing the package"))
     summary = build_summary(case, items)
     summary_json = json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True).encode()
-    summary_pdf = _summary_pdf(summary, current_app.config["DAOJIAO_CJK_FONT"])
+    summary_pdf = render_filing_summary(summary, current_app.config["DAOJIAO_CJK_FONT"])
     key = signing.platform_key()
     data = bundles.build_bundle(
         [

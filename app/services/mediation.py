@@ -8,25 +8,25 @@ from urllib.parse import urlsplit
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit
+from app import access, audit, validation, workflow
 from app.clock import BEIJING
 from app.db import session, utcnow
-from app.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from app.errors import InvalidTransition, NotFound, ValidationFailed
 from app.i18n import local_time
 from app.labels import N_
 from app.models import (
+    MEDIATED_STATES,
     Case,
     CaseStatus,
-    Deadline,
-    DeadlineStatus,
     MediationSession,
     Organization,
     OrgKind,
     Role,
     User,
 )
-from app.services import deadlines, notifications
+from app.services import notifications
 from app.services.intake import _least_loaded_mediator
+from app.validation import check_version
 
 # A case can be (re)assigned while it is with the platform and not finished or in court.
 ASSIGNABLE_STATES = (
@@ -38,34 +38,12 @@ ASSIGNABLE_STATES = (
     CaseStatus.CONFIRMED,
     CaseStatus.PAID,
 )
-# Mediation runs from the police's confirmation until an agreement (or its failure).
-MEDIATION_STATES = (CaseStatus.REPORTED, CaseStatus.ASSESSING, CaseStatus.NEGOTIATING)
 # Notes may still be written up after the mediation ended, but not once the case is closed.
 NOTES_CLOSED_STATES = (CaseStatus.DRAFT, CaseStatus.WITHDRAWN, CaseStatus.CLOSED)
 PLACE_MAX, LINK_MAX, NOTES_MAX, REASON_MAX = 300, 500, 20000, 4000
 # A session may be recorded shortly after it began (an impromptu meeting), or up to a year ahead.
 SESSION_PAST_GRACE = timedelta(hours=24)
 SESSION_HORIZON = timedelta(days=366)
-
-
-def _require_committee_mediator(actor: User, case: Case) -> None:
-    access.require_role(actor, Role.MEDIATOR)
-    if case.mediation_committee_id is None or case.mediation_committee_id != actor.org_id:
-        raise NotAllowed(_("Only a mediator of the case's mediation committee may do this."))
-
-
-def _check_version(case: Case, version: int | None) -> None:
-    if version is not None and version != case.version:
-        raise InvalidTransition(
-            _("Someone else changed this case at the same time. Reload it and try again.")
-        )
-
-
-def _text(value: str | None, *, limit: int, field: str) -> str | None:
-    text = (value or "").strip()
-    if len(text) > limit:
-        raise ValidationFailed(_("%(field)s is too long.", field=field), field=field)
-    return text or None
 
 
 # -- who may do what ----------------------------------------------------------------------
@@ -75,18 +53,12 @@ def can_assign(user: User, case: Case) -> bool:
     """True if the user may (re)assign the case's mediator: its committee's mediators, admins."""
     if case.mediation_committee_id is None or case.status not in ASSIGNABLE_STATES:
         return False
-    if access.can(user, Role.ADMIN):
-        return True
-    return access.can(user, Role.MEDIATOR) and user.org_id == case.mediation_committee_id
+    return access.is_admin(user) or access.is_case_mediator(user, case)
 
 
 def can_mediate(user: User, case: Case) -> bool:
     """True if the user is a mediator of the case's committee (sessions, notes, failure)."""
-    return (
-        access.can(user, Role.MEDIATOR)
-        and case.mediation_committee_id is not None
-        and user.org_id == case.mediation_committee_id
-    )
+    return access.is_case_mediator(user, case)
 
 
 def case_mediator(case: Case) -> User | None:
@@ -136,9 +108,8 @@ def assign_committee(*, actor: User, case: Case, committee_id: int) -> Case:
 
 def assign_mediator(*, actor: User, case: Case, mediator_id: int | None = None) -> Case:
     """Assign the case to a mediator of its committee; without one named, the least loaded."""
-    access.require_role(actor, Role.MEDIATOR, Role.ADMIN)
-    if actor.role == Role.MEDIATOR and case.mediation_committee_id != actor.org_id:
-        raise NotAllowed(_("Only a mediator of the case's mediation committee may do this."))
+    if not access.is_admin(actor):
+        access.require_case_mediator(actor, case)
     if case.mediation_committee_id is None:
         raise InvalidTransition(_("The case has no mediation committee to assign it within."))
     if case.status not in ASSIGNABLE_STATES:
@@ -205,7 +176,7 @@ def committee_mediators(case: Case) -> list[User]:
 
 
 def _video_link(value: str | None) -> str | None:
-    link = _text(value, limit=LINK_MAX, field="video_link")
+    link = validation.text(value, name="video_link", label=_("Video link"), limit=LINK_MAX)
     if link is None:
         return None
     parts = urlsplit(link)
@@ -242,11 +213,11 @@ def schedule_session(
     notes: str | None = None,
 ) -> MediationSession:
     """A mediator schedules a session at a place or by video link; the insurers are told."""
-    _require_committee_mediator(actor, case)
-    if case.status not in MEDIATION_STATES:
+    access.require_case_mediator(actor, case)
+    if case.status not in MEDIATED_STATES:
         raise InvalidTransition(_("Sessions can be scheduled only while the case is mediated."))
     when = _session_time(starts_at)
-    where = _text(place, limit=PLACE_MAX, field="place")
+    where = validation.text(place, name="place", label=_("Place of the session"), limit=PLACE_MAX)
     link = _video_link(video_link)
     if where is None and link is None:
         raise ValidationFailed(_("Give the session's place or its video link."), field="place")
@@ -255,7 +226,7 @@ def schedule_session(
         starts_at=when,
         place=where,
         video_link=link,
-        notes=_text(notes, limit=NOTES_MAX, field="notes"),
+        notes=validation.text(notes, name="notes", label=_("Notes"), limit=NOTES_MAX),
         created_by_id=actor.id,
         created_at=utcnow(),
     )
@@ -284,13 +255,13 @@ def record_session_notes(
     *, actor: User, case: Case, session_id: int, notes: str
 ) -> MediationSession:
     """A mediator writes down what was said and agreed at a session (replacing earlier notes)."""
-    _require_committee_mediator(actor, case)
+    access.require_case_mediator(actor, case)
     mediation_session = session.get(MediationSession, session_id)
     if mediation_session is None or mediation_session.case_id != case.id:
         raise NotFound(_("No such mediation session in this case."))
     if case.status in NOTES_CLOSED_STATES:
         raise InvalidTransition(_("The case is closed: its sessions can no longer change."))
-    text = _text(notes, limit=NOTES_MAX, field="notes")
+    text = validation.text(notes, name="notes", label=_("Notes"), limit=NOTES_MAX)
     if text is None:
         raise ValidationFailed(_("Write the session's notes."), field="notes")
     previous = mediation_session.notes
@@ -322,58 +293,11 @@ def case_sessions(case: Case) -> list[MediationSession]:
 
 def fail_mediation(*, actor: User, case: Case, reason: str, version: int | None = None) -> Case:
     """Mediation failed: the case goes towards litigation with the reason; its timers stop."""
-    _require_committee_mediator(actor, case)
-    _check_version(case, version)
-    if case.status not in MEDIATION_STATES:
-        raise InvalidTransition(_("Only a case under mediation can fail mediation."))
-    text = _text(reason, limit=REASON_MAX, field="reason")
+    workflow.check(case, "fail_mediation", actor)
+    check_version(case, version)
+    text = validation.text(reason, name="reason", label=_("Reason"), limit=REASON_MAX)
     if text is None:
         raise ValidationFailed(_("Give the reason why the mediation failed."), field="reason")
-    before = case.status
-    case.status = CaseStatus.LITIGATION
     case.outcome_note = text
-    case.updated_at = utcnow()
-    session.flush()
-    cancelled = deadlines.close_deadlines(case=case, status=DeadlineStatus.CANCELLED)
-    audit.record(
-        "mediation.failed",
-        actor=actor,
-        case_id=case.id,
-        details={
-            "status": [before.value, CaseStatus.LITIGATION.value],
-            "reason": text,
-            "cancelled_deadlines": [deadline.id for deadline in cancelled],
-        },
-    )
-    for org_id in notifications.insurer_org_ids(case):
-        notifications.notify_org(
-            org_id=org_id,
-            case=case,
-            kind="mediation.failed",
-            message=N_("Mediation of case %(number)s failed; the case goes towards litigation."),
-            number=case.number,
-        )
-    from app.services import litigation  # imported here: it needs the assessments module
-
-    litigation.schedule_filing_package(actor=actor, case=case)
+    workflow.transition(case, "fail_mediation", actor, reason=text)
     return case
-
-
-def start_mediation_window(*, case: Case) -> Deadline | None:
-    """Start the mediation timer (owned by the committee) unless the case already has one."""
-    if case.mediation_committee_id is None:
-        return None
-    existing = session.scalars(
-        select(Deadline)
-        .where(Deadline.case_id == case.id, Deadline.kind == "mediation_window")
-        .order_by(Deadline.id)
-        .limit(1)
-    ).first()
-    if existing is not None:
-        return existing
-    return deadlines.add_statutory_deadline(
-        case=case,
-        kind="mediation_window",
-        start=utcnow(),
-        owner_org_id=case.mediation_committee_id,
-    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,10 +14,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app import access, audit, compensation
+from app import access, audit, compensation, validation
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from app.labels import N_
+from app.labels import ITEM_LABELS, N_
 from app.models import (
     Assessment,
     AuditEvent,
@@ -32,13 +31,14 @@ from app.models import (
     Role,
     User,
 )
+from app.money import amount_text
 from app.services import assessments, deadlines, notifications
 from app.services.payers import insurer_payers, payer_org_id, split_payer
+from app.validation import check_version
 
 DEADLINE_KIND = "offer_expiry"
 OFFER_PAYER_KINDS = ("ctpi", "commercial", "seat", "party")  # never `fund`: it only advances
 NOTE_MAX = 2000
-_MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
 
 STATUS_LABELS = {
     OfferStatus.OPEN: _l("Awaiting an answer"),
@@ -62,10 +62,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="microseconds") if value else None
 
 
-def _money_text(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
 def offer_content(offer: Offer) -> dict[str, Any]:
     """What an offer says, as plain data: the text its digest is computed from."""
     case = session.get(Case, offer.case_id)
@@ -76,7 +72,7 @@ def offer_content(offer: Offer) -> dict[str, Any]:
         "payer": offer.payer,
         "side": OfferSide(offer.side).value,
         "org": offer.org_id,
-        "amount": _money_text(offer.amount),
+        "amount": amount_text(offer.amount),
         "items": offer.items,
         "note": offer.note,
         "expires_at": _iso(offer.expires_at),
@@ -117,13 +113,6 @@ def verify_offer(offer: Offer) -> bool:
 # -- checks -----------------------------------------------------------------------------------
 
 
-def _check_version(case: Case, version: int | None) -> None:
-    if version is not None and version != case.version:
-        raise InvalidTransition(
-            _("Someone else changed this case at the same time. Reload it and try again.")
-        )
-
-
 def _negotiated_assessment(case: Case) -> Assessment:
     if case.status != CaseStatus.NEGOTIATING:
         raise InvalidTransition(
@@ -161,36 +150,13 @@ def _check_payer(payer: Any, assessment: Assessment) -> str:
     return payer
 
 
-def parse_amount(value: Any, field: str = "amount") -> Decimal:
-    """An amount in yuan: not negative, at most two decimals (a string, or a JSON number)."""
-    if isinstance(value, Decimal):
-        value = format(value, "f")
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValidationFailed(
-            _('%(field)s must be an amount in yuan such as "80000.00".', field=field),
-            field=field,
-        )
-    text = str(value).strip()
-    if not _MONEY.match(text):
-        raise ValidationFailed(
-            _(
-                "%(field)s must be an amount of at least 0 with at most two decimals, "
-                "not %(value)s.",
-                field=field,
-                value=text,
-            ),
-            field=field,
-        )
-    return Decimal(text).quantize(Decimal("0.01"))
-
-
 def _check_items(items: Any, assessment: Assessment) -> dict[str, dict[str, str]] | None:
     """`{victim id: {item code: amount}}`, each an item of the assessment; amounts normalised."""
     if items is None or items == {}:
         return None
     if not isinstance(items, dict):
         raise ValidationFailed(
-            _("items must map a victim's id to {item code: amount}."), field="items"
+            _("The items must map a victim's id to {item code: amount}."), field="items"
         )
     assessed = {
         victim["id"]: {item["code"] for item in victim["items"]}
@@ -204,7 +170,7 @@ def _check_items(items: Any, assessment: Assessment) -> dict[str, dict[str, str]
             )
         if not isinstance(amounts, dict) or not amounts:
             raise ValidationFailed(
-                _("items must map a victim's id to {item code: amount}."), field="items"
+                _("The items must map a victim's id to {item code: amount}."), field="items"
             )
         for code, amount in amounts.items():
             path = f"items.{victim_id}.{code}"
@@ -218,21 +184,14 @@ def _check_items(items: Any, assessment: Assessment) -> dict[str, dict[str, str]
                     ),
                     field=path,
                 )
-            checked.setdefault(victim_id, {})[code] = _money_text(parse_amount(amount, path))
+            checked.setdefault(victim_id, {})[code] = amount_text(
+                validation.amount(
+                    amount,
+                    name=path,
+                    label=ITEM_LABELS.get(code, code),
+                )
+            )
     return checked
-
-
-def _check_note(note: Any) -> str | None:
-    if note is None:
-        return None
-    if not isinstance(note, str):
-        raise ValidationFailed(_("note must be text."), field="note")
-    note = note.strip()
-    if len(note) > NOTE_MAX:
-        raise ValidationFailed(
-            _("The note is too long (at most %(n)s characters).", n=NOTE_MAX), field="note"
-        )
-    return note or None
 
 
 def _check_expiry(expires_at: Any, now: datetime) -> datetime | None:
@@ -240,7 +199,7 @@ def _check_expiry(expires_at: Any, now: datetime) -> datetime | None:
         return None
     if not isinstance(expires_at, datetime) or expires_at.tzinfo is None:
         raise ValidationFailed(
-            _("expires_at must be a date and time with its time zone."), field="expires_at"
+            _("The expiry must be a date and time with its time zone."), field="expires_at"
         )
     if expires_at <= now:
         raise ValidationFailed(_("The expiry must be in the future."), field="expires_at")
@@ -255,7 +214,7 @@ def _side_of(actor: User, case: Case, payer: str, side: Any) -> tuple[OfferSide,
             wanted = OfferSide(side)
         except ValueError:
             raise ValidationFailed(
-                _("side must be insurer, claimant or party."), field="side"
+                _("The side must be insurer, claimant or party."), field="side"
             ) from None
     if actor.role == Role.ADJUSTER:
         if wanted not in (None, OfferSide.INSURER):
@@ -263,7 +222,7 @@ def _side_of(actor: User, case: Case, payer: str, side: Any) -> tuple[OfferSide,
         if payer not in insurer_payers(case, actor.org_id):
             raise NotAllowed(_("Your insurer does not pay %(payer)s in this case.", payer=payer))
         return OfferSide.INSURER, actor.org_id
-    _check_case_mediator(actor, case)
+    access.require_case_mediator(actor, case)
     if wanted == OfferSide.INSURER:
         raise NotAllowed(_("Only an adjuster of the insurer makes the insurer's offers."))
     if wanted == OfferSide.PARTY and split_payer(payer)[0] != "party":
@@ -271,12 +230,6 @@ def _side_of(actor: User, case: Case, payer: str, side: Any) -> tuple[OfferSide,
             _("A liable party's position is for a party: payer, e.g. party:甲方."), field="side"
         )
     return wanted or OfferSide.CLAIMANT, actor.org_id
-
-
-def _check_case_mediator(actor: User, case: Case) -> None:
-    access.require_role(actor, Role.MEDIATOR)
-    if case.mediation_committee_id != actor.org_id:
-        raise NotAllowed(_("Only the case's mediation committee may do this."))
 
 
 def answering_org(case: Case, offer: Offer) -> tuple[int | None, Role]:
@@ -305,7 +258,7 @@ def may_offer(actor: User, case: Case) -> list[str]:
     if access.can(actor, Role.ADJUSTER):
         mine = insurer_payers(case, actor.org_id)
         return [p for p in payers if p in mine]
-    if access.can(actor, Role.MEDIATOR) and case.mediation_committee_id == actor.org_id:
+    if access.is_case_mediator(actor, case):
         return payers
     return []
 
@@ -409,7 +362,7 @@ def make_offer(
     """An adjuster's offer for their insurer's payer, or (by the case's mediator) the claimant's
     counter or a liable party's position; earlier open offers of that side are superseded."""
     access.require_role(actor, Role.ADJUSTER, Role.MEDIATOR)
-    _check_version(case, version)
+    check_version(case, version)
     assessment = _negotiated_assessment(case)
     payer = _check_payer(payer, assessment)
     offer_side, org_id = _side_of(actor, case, payer, side)
@@ -420,10 +373,10 @@ def make_offer(
             raise ValidationFailed(_("Give an amount or item amounts."), field="amount")
         offered = _items_amount(assessment, payer, items)
     else:
-        offered = parse_amount(amount)
+        offered = validation.amount(amount, name="amount", label=_("Amount"))
         if items is not None:
             _items_amount(assessment, payer, items)  # the engine checks the items too
-    note = _check_note(note)
+    note = validation.text(note, name="note", label=_("Note"), limit=NOTE_MAX)
     expires_at = _check_expiry(expires_at, now)
 
     open_offers = _open_offers(case, payer)
@@ -438,7 +391,7 @@ def make_offer(
         raise InvalidTransition(
             _(
                 "An offer of %(amount)s yuan for %(payer)s was accepted already.",
-                amount=_money_text(accepted.amount),
+                amount=amount_text(accepted.amount),
                 payer=payer,
             )
         )
@@ -511,7 +464,7 @@ def make_offer(
                 "A new offer of %(amount)s yuan for %(payer)s in case %(number)s "
                 "awaits your answer."
             ),
-            amount=_money_text(offered),
+            amount=amount_text(offered),
             payer=payer,
             number=case.number,
         )
@@ -526,7 +479,7 @@ def _counter_parent(
     if isinstance(parent_id, str) and parent_id.strip().isdigit():
         parent_id = int(parent_id)
     if not isinstance(parent_id, int) or isinstance(parent_id, bool):
-        raise ValidationFailed(_("parent_id must be the id of an offer."), field="parent_id")
+        raise ValidationFailed(_("The offer answered must be given by its id."), field="parent_id")
     parent = session.scalars(
         select(Offer)
         .where(Offer.id == parent_id, Offer.case_id == case.id)
@@ -566,14 +519,14 @@ def answer_offer(
 ) -> Offer:
     """The other side accepts or rejects an open offer; an acceptance settles that payer."""
     access.require_role(actor, Role.ADJUSTER, Role.MEDIATOR)
-    _check_version(case, version)
+    check_version(case, version)
     offer = _locked_offer(case, offer_id)
     _negotiated_assessment(case)
     if not may_answer(actor, case, offer):
         raise NotAllowed(_("Only the other side may answer offer %(id)s.", id=offer.id))
     now = utcnow()
     _check_open(offer, now)
-    note = _check_note(note)
+    note = validation.text(note, name="note", label=_("Note"), limit=NOTE_MAX)
 
     offer.status = OfferStatus.ACCEPTED if accept else OfferStatus.REJECTED
     offer.answered_by_id = actor.id
@@ -596,7 +549,7 @@ def answer_offer(
         details={
             "digest": offer.digest,
             "payer": offer.payer,
-            "amount": _money_text(offer.amount),
+            "amount": amount_text(offer.amount),
             "note": note,
             "superseded": superseded,
         },
@@ -613,7 +566,7 @@ def answer_offer(
                     "Your offer of %(amount)s yuan for %(payer)s in case %(number)s was rejected."
                 )
             ),
-            amount=_money_text(offer.amount),
+            amount=amount_text(offer.amount),
             payer=offer.payer,
             number=case.number,
         )
@@ -646,9 +599,9 @@ def get_offer(case: Case, offer_id: int) -> Offer:
 
 def _change(assessed: Decimal, offered: Decimal) -> dict[str, str]:
     return {
-        "assessed": _money_text(assessed),
-        "offered": _money_text(offered),
-        "difference": _money_text(offered - assessed),
+        "assessed": amount_text(assessed),
+        "offered": amount_text(offered),
+        "difference": amount_text(offered - assessed),
     }
 
 
@@ -736,7 +689,7 @@ def expire_offers(now: datetime) -> int:
                 "Your offer of %(amount)s yuan for %(payer)s in case %(number)s expired "
                 "without an answer."
             ),
-            amount=_money_text(offer.amount),
+            amount=amount_text(offer.amount),
             payer=offer.payer,
             number=case.number,
         )

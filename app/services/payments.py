@@ -11,27 +11,25 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit
+from app import access, audit, validation, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.labels import N_
 from app.models import (
+    PAYABLE_STATES,
     Agreement,
     AgreementStatus,
     Case,
-    CaseStatus,
-    DeadlineStatus,
     Payment,
     Role,
     User,
 )
+from app.money import amount_text
 from app.services import deadlines, notifications
-from app.services.insurers import parse_amount
 from app.services.payers import payer_org_id
+from app.validation import check_version
 
-# DESIGN.md §2: agreed or confirmed → paid once payments cover every payer's amount.
-PAYABLE_STATES = (CaseStatus.AGREED, CaseStatus.CONFIRMED)
 ZERO = Decimal("0.00")
 MAX_REFERENCE = 200
 
@@ -120,7 +118,7 @@ def may_record(actor: User, case: Case, org_id: int | None) -> bool:
     if access.can(actor, Role.ADJUSTER):
         return org_id is not None and org_id == actor.org_id
     if access.can(actor, Role.MEDIATOR):
-        return org_id is None and case.mediation_committee_id == actor.org_id
+        return org_id is None and access.is_case_mediator(actor, case)
     return False
 
 
@@ -136,39 +134,24 @@ def recordable_payers(actor: User, case: Case) -> list[dict[str, Any]]:
 
 
 def _paid_on(value: Any) -> date:
-    if value in (None, ""):
-        return today()
     if isinstance(value, datetime):
         value = value.date()
-    if not isinstance(value, date):
-        try:
-            value = date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ValidationFailed(
-                _("%(field)s must be a date such as 2024-03-01.", field="paid_on"),
-                field="paid_on",
-            ) from None
-    if value > today():
+    paid_on = validation.a_date(value, name="paid_on", label=_("Paid on")) or today()
+    if paid_on > today():
         raise ValidationFailed(
-            _("%(field)s: a payment cannot be dated in the future.", field="paid_on"),
+            _("A payment cannot be dated in the future."),
             field="paid_on",
         )
-    return value
+    return paid_on
 
 
 def _reference(value: Any) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
+    text = validation.text(
+        value, name="reference", label=_("Payment reference"), limit=MAX_REFERENCE
+    )
+    if text is None:
         raise ValidationFailed(
-            _(
-                "%(field)s: give the payment's reference (bank transfer or receipt number).",
-                field="reference",
-            ),
-            field="reference",
-        )
-    if len(text) > MAX_REFERENCE:
-        raise ValidationFailed(
-            _("%(field)s is too long.", field="reference"),
+            _("Give the payment's reference (bank transfer or receipt number)."),
             field="reference",
         )
     return text
@@ -189,10 +172,7 @@ def record_payment(
     access.require_role(actor, Role.ADJUSTER, Role.MEDIATOR)
     # Lock the case: two last payments recorded at once must not both miss that all is paid.
     session.refresh(case, with_for_update=True)
-    if version is not None and version != case.version:
-        raise InvalidTransition(
-            _("Someone else changed this case at the same time. Reload it and try again.")
-        )
+    check_version(case, version)
     if case.status not in PAYABLE_STATES:
         raise InvalidTransition(
             _("Payments are recorded once the settlement agreement is signed, until paid.")
@@ -219,15 +199,15 @@ def record_payment(
                 payer=payer,
             )
         )
-    value = parse_amount(amount, field="amount", positive=True)
+    value = validation.amount(amount, name="amount", label=_("Amount"), positive=True)
     if value > row["outstanding"]:
         raise ValidationFailed(
             _(
                 "%(payer)s owes %(outstanding)s yuan more under the agreement; "
                 "%(amount)s is too much.",
                 payer=payer,
-                outstanding=f"{row['outstanding']:.2f}",
-                amount=f"{value:.2f}",
+                outstanding=amount_text(row["outstanding"]),
+                amount=amount_text(value),
             ),
             field="amount",
         )
@@ -250,11 +230,11 @@ def record_payment(
         subject=f"payment:{payment.id}",
         details={
             "payer": payer,
-            "amount": f"{value:.2f}",
+            "amount": amount_text(value),
             "paid_on": payment.paid_on.isoformat(),
             "reference": payment.reference,
             "agreement_id": agreement.id,
-            "outstanding": f"{row['outstanding'] - value:.2f}",
+            "outstanding": amount_text(row["outstanding"] - value),
         },
     )
     _notify(
@@ -262,7 +242,7 @@ def record_payment(
         "payment.recorded",
         N_("%(payer)s paid %(amount)s yuan in case %(number)s (reference %(reference)s)."),
         payer=row["label"] or payer,
-        amount=f"{value:.2f}",
+        amount=amount_text(value),
         reference=payment.reference,
     )
     if covered:
@@ -285,22 +265,4 @@ def _notify(case: Case, kind: str, message: str, **params: Any) -> None:
 
 
 def _mark_paid(actor: User, case: Case) -> None:
-    before = case.status
-    case.status = CaseStatus.PAID
-    case.updated_at = utcnow()
-    session.flush()
-    # Once paid the case can no longer go to the tribunal (DESIGN.md §2): its timer is moot.
-    deadlines.close_deadlines(
-        case=case, kind="confirmation_application", status=DeadlineStatus.CANCELLED
-    )
-    audit.record(
-        "case.paid",
-        actor=actor,
-        case_id=case.id,
-        details={"status": [before.value, CaseStatus.PAID.value]},
-    )
-    _notify(
-        case,
-        "case.paid",
-        N_("Every payer of case %(number)s has paid its agreed amount: the case is paid."),
-    )
+    workflow.transition(case, "paid", actor)

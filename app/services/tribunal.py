@@ -17,12 +17,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import access, audit, jobs
-from app.agreements_pdf import canonical_json_sha256
+from app import access, audit, jobs, validation, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
-from app.errors import EvidenceAltered, InvalidTransition, NotAllowed, ValidationFailed
-from app.labels import N_
+from app.documents import ORDER, canonical_json_sha256, render_ruling
+from app.errors import EvidenceAltered, InvalidTransition, ValidationFailed
 from app.models import (
     Agreement,
     AgreementStatus,
@@ -36,12 +35,11 @@ from app.models import (
     Document,
     Organization,
     OrgKind,
-    Role,
     RulingSequence,
     User,
 )
-from app.rulings_pdf import ORDER, render_ruling
-from app.services import agreements, assessments, deadlines, documents, notifications, offers
+from app.services import agreements, assessments, deadlines, documents, offers
+from app.validation import check_version
 
 RULING_KIND = "ruling"
 DEFAULT_NUMBER_FORMAT = "({year})民特{n}号"
@@ -57,7 +55,7 @@ REJECTION_GROUNDS = {
     "other": "其他不能进行司法确认的情形",
 }
 # Where a rejected case goes: back to mediation, or towards litigation.
-NEXT_STEPS = {"mediation": CaseStatus.NEGOTIATING, "litigation": CaseStatus.LITIGATION}
+NEXT_STEPS = {"mediation": "reject_to_mediation", "litigation": "reject_to_litigation"}
 DECISIONS = ("confirm", "reject")
 
 
@@ -65,30 +63,8 @@ def _today() -> date:
     return utcnow().astimezone(BEIJING).date()
 
 
-def _check_version(case: Case, version: int | None) -> None:
-    if version is not None and version != case.version:
-        raise InvalidTransition(
-            _("Someone else changed this case at the same time. Reload it and try again.")
-        )
-
-
 def _check_judge(actor: User, case: Case) -> None:
-    access.require_role(actor, Role.JUDGE)
-    if case.tribunal_id is None or case.tribunal_id != actor.org_id:
-        raise NotAllowed(_("Only a judge of the tribunal the case was sent to may do this."))
-
-
-def _text(value: Any, *, field: str, limit: int = REASON_MAX) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationFailed(_("%(field)s must be text.", field=field), field=field)
-    text = value.strip()
-    if len(text) > limit:
-        raise ValidationFailed(
-            _("%(field)s is longer than %(n)d characters.", field=field, n=limit), field=field
-        )
-    return text or None
+    access.require_case_tribunal(actor, case)
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -176,14 +152,8 @@ def request_confirmation(
 ) -> Confirmation:
     """The mediator sends the signed agreement to the tribunal for judicial confirmation:
     `agreed` → `confirming`; the tribunal has three days to accept the application."""
-    access.require_role(actor, Role.MEDIATOR)
-    if case.mediation_committee_id != actor.org_id:
-        raise NotAllowed(_("Only the case's mediation committee may apply for confirmation."))
-    _check_version(case, version)
-    if case.status != CaseStatus.AGREED:
-        raise InvalidTransition(
-            _("Only a case with a signed agreement can be sent for judicial confirmation.")
-        )
+    workflow.check(case, "request_confirmation", actor)
+    check_version(case, version)
     agreement = agreements.current_agreement(case)
     if agreement is None or agreement.status != AgreementStatus.SIGNED:
         raise InvalidTransition(_("The case has no signed agreement to confirm."))
@@ -198,39 +168,17 @@ def request_confirmation(
         requested_at=now,
     )
     session.add(confirmation)
-    before = case.status
     case.tribunal_id = tribunal.id
-    case.status = CaseStatus.CONFIRMING
-    case.updated_at = now
     session.flush()
-    deadlines.close_deadlines(case=case, kind="confirmation_application")
-    deadlines.add_statutory_deadline(
-        case=case,
-        kind="court_acceptance",
-        start=now,
-        owner_org_id=tribunal.id,
+    workflow.transition(
+        case,
+        "request_confirmation",
+        actor,
         subject=f"confirmation:{confirmation.id}",
-    )
-    audit.record(
-        "confirmation.requested",
-        actor=actor,
-        case_id=case.id,
-        subject=f"confirmation:{confirmation.id}",
-        details={
-            "status": [before.value, CaseStatus.CONFIRMING.value],
-            "tribunal_org_id": tribunal.id,
-            "agreement_id": agreement.id,
-            "agreement_sha256": agreement.sha256,
-        },
-    )
-    notifications.notify_org(
-        org_id=tribunal.id,
-        case=case,
-        kind="confirmation.requested",
-        message=N_(
-            "Case %(number)s: judicial confirmation of its settlement agreement is applied for."
-        ),
-        number=case.number,
+        at=now,
+        tribunal_org_id=tribunal.id,
+        agreement_id=agreement.id,
+        agreement_sha256=agreement.sha256,
     )
     return confirmation
 
@@ -276,7 +224,7 @@ def _accept(actor: User, case: Case, confirmation: Confirmation, *, implicit: bo
 def accept_application(*, actor: User, case: Case, version: int | None = None) -> Confirmation:
     """A judge of the tribunal accepts the application (受理); the 15-day decision timer starts."""
     _check_judge(actor, case)
-    _check_version(case, version)
+    check_version(case, version)
     confirmation = _pending(case)
     if confirmation.status != ConfirmationStatus.REQUESTED:
         raise InvalidTransition(_("The application has already been accepted."))
@@ -289,7 +237,7 @@ def extend_decision(
 ) -> Confirmation:
     """A judge extends the decision timer once, by the statutory ten days, with a reason."""
     _check_judge(actor, case)
-    _check_version(case, version)
+    check_version(case, version)
     confirmation = _pending(case)
     if confirmation.status != ConfirmationStatus.ACCEPTED:
         raise InvalidTransition(
@@ -297,7 +245,7 @@ def extend_decision(
         )
     if confirmation.extended_at is not None:
         raise InvalidTransition(_("The decision period has already been extended once."))
-    text = _text(reason, field="reason")
+    text = validation.text(reason, name="reason", label=_("Reason"), limit=REASON_MAX)
     if text is None:
         raise ValidationFailed(_("Give the reason for the extension."), field="reason")
     deadline = _running(case, "court_decision")
@@ -455,11 +403,13 @@ def _check_rejection(grounds: Any, reason: Any, next_step: Any) -> tuple[list[st
             ),
             field="grounds",
         )
-    text = _text(reason, field="reason")
+    text = validation.text(reason, name="reason", label=_("Reason"), limit=REASON_MAX)
     if text is None:
         raise ValidationFailed(_("Give the reason for the rejection."), field="reason")
     if next_step not in NEXT_STEPS:
-        raise ValidationFailed(_("next_step must be mediation or litigation."), field="next_step")
+        raise ValidationFailed(
+            _("The next step must be mediation or litigation."), field="next_step"
+        )
     ordered = [code for code in REJECTION_GROUNDS if code in grounds]
     return ordered, text, next_step
 
@@ -478,16 +428,16 @@ def decide(
     `confirmed`; `reject` needs art. 358 grounds and a reason, and sends the case back to
     mediation or towards litigation."""
     _check_judge(actor, case)
-    _check_version(case, version)
+    check_version(case, version)
     if decision not in DECISIONS:
-        raise ValidationFailed(_("decision must be confirm or reject."), field="decision")
+        raise ValidationFailed(_("The decision must be confirm or reject."), field="decision")
     confirmation = _pending(case)
     if decision == "confirm":
         if grounds:
             raise ValidationFailed(
                 _("Grounds are given only when rejecting an application."), field="grounds"
             )
-        finding = _text(reason, field="reason")
+        finding = validation.text(reason, name="reason", label=_("Reason"), limit=REASON_MAX)
     else:
         checked = _check_rejection(grounds, reason, next_step)
     if confirmation.status == ConfirmationStatus.REQUESTED:
@@ -535,35 +485,16 @@ def _confirm(actor: User, case: Case, confirmation: Confirmation, *, note: str |
     confirmation.ruling_number = number
     confirmation.ruling_document_id = document.id
     confirmation.details = {"ruling": data, "ruling_sha256": sha256}
-    before = case.status
-    case.status = CaseStatus.CONFIRMED
-    case.updated_at = now
-    session.flush()
-    deadlines.close_deadlines(case=case, kind="court_decision")
-    audit.record(
-        "confirmation.confirmed",
-        actor=actor,
-        case_id=case.id,
+    workflow.transition(
+        case,
+        "confirm_settlement",
+        actor,
         subject=f"confirmation:{confirmation.id}",
-        details={
-            "status": [before.value, CaseStatus.CONFIRMED.value],
-            "ruling_number": number,
-            "ruling_sha256": sha256,
-            "document_id": document.id,
-            "document_sha256": document.sha256,
-        },
+        ruling_number=number,
+        ruling_sha256=sha256,
+        document_id=document.id,
+        document_sha256=document.sha256,
     )
-    if case.mediation_committee_id is not None:
-        notifications.notify_org(
-            org_id=case.mediation_committee_id,
-            case=case,
-            kind="confirmation.confirmed",
-            message=N_(
-                "Case %(number)s: the tribunal confirmed the agreement (ruling %(ruling)s)."
-            ),
-            number=case.number,
-            ruling=number,
-        )
 
 
 def _reject(
@@ -581,38 +512,15 @@ def _reject(
     confirmation.grounds = grounds
     confirmation.reason = reason
     confirmation.next_step = next_step
-    before = case.status
-    case.status = NEXT_STEPS[next_step]
-    case.updated_at = now
-    session.flush()
-    deadlines.close_deadlines(case=case, kind="court_decision")
-    audit.record(
-        "confirmation.rejected",
-        actor=actor,
-        case_id=case.id,
+    workflow.transition(
+        case,
+        NEXT_STEPS[next_step],
+        actor,
         subject=f"confirmation:{confirmation.id}",
-        details={
-            "status": [before.value, case.status.value],
-            "grounds": grounds,
-            "reason": reason,
-            "next_step": next_step,
-        },
+        grounds=grounds,
+        reason=reason,
+        next_step=next_step,
     )
-    if case.mediation_committee_id is not None:
-        notifications.notify_org(
-            org_id=case.mediation_committee_id,
-            case=case,
-            kind="confirmation.rejected",
-            message=(
-                N_("Case %(number)s: the tribunal rejected the application; mediation resumes.")
-                if next_step == "mediation"
-                else N_(
-                    "Case %(number)s: the tribunal rejected the application; the case goes "
-                    "towards litigation."
-                )
-            ),
-            number=case.number,
-        )
 
 
 # -- the judge's workbench ------------------------------------------------------------------
