@@ -75,7 +75,7 @@ def seed() -> list[tuple[str, str]]:
             )
     tribunal = orgs[ORGANIZATIONS[4][1]]
     if tribunal.case_number_format is None:
-        tribunal.case_number_format = "({year})晋1102民特{n}号"
+        tribunal.case_number_format = "（{year}）晋1102民特{n}号"
     session.commit()
     _seed_cases(orgs)
     return [(username, org_name) for username, _name, org_name in USERS]

@@ -274,7 +274,7 @@ def test_confirmation_issues_numbered_rulings_with_the_agreement_terms(centre: C
     first = confirm(centre)
 
     assert first["status"] == "confirmed"
-    assert first["ruling_number"] == f"({year})晋1102民特1号"
+    assert first["ruling_number"] == f"（{year}）晋1102民特1号"  # ASCII brackets made full-width
     assert first["case"]["status"] == "confirmed"
     assert first["ruling_document"]["kind"] == "ruling"
     assert timer(case.id, "court_decision").status == DeadlineStatus.MET
@@ -307,13 +307,13 @@ def test_confirmation_issues_numbered_rulings_with_the_agreement_terms(centre: C
     agree(centre)
     apply(centre)
     second = confirm(centre)  # still requested: the decision accepts it implicitly
-    assert second["ruling_number"] == f"({year})晋1102民特2号"
+    assert second["ruling_number"] == f"（{year}）晋1102民特2号"
     assert second["accepted_at"] is not None
 
 
 def test_ruling_numbers_default_to_the_plain_format() -> None:
     court = Organization(kind=OrgKind.TRIBUNAL, name="法庭")
-    assert tribunal.format_ruling_number(court, 2024, 7) == "(2024)民特7号"
+    assert tribunal.format_ruling_number(court, 2024, 7) == "（2024）民特7号"
 
 
 @pytest.mark.parametrize(

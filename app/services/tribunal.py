@@ -42,7 +42,7 @@ from app.services import agreements, assessments, deadlines, documents, offers
 from app.validation import check_version
 
 RULING_KIND = "ruling"
-DEFAULT_NUMBER_FORMAT = "({year})民特{n}号"
+DEFAULT_NUMBER_FORMAT = "（{year}）民特{n}号"
 REASON_MAX = 2000
 # 民诉解释 art. 358: why a court refuses to confirm a mediation agreement; its catch-all
 # item (6) is `other`, explained by the reason every rejection gives.
@@ -279,9 +279,13 @@ def extend_decision(
 
 
 def format_ruling_number(tribunal: Organization, year: int, n: int) -> str:
-    """The tribunal's number format (`({year})晋1102民特{n}号`), or `({year})民特{n}号`."""
+    """The tribunal's number format (`（{year}）晋1102民特{n}号`), or `（{year}）民特{n}号`.
+
+    The year stands in full-width brackets as 最高人民法院关于人民法院案件案号的若干规定 writes
+    it, also where the configured format has ASCII ones."""
     pattern = tribunal.case_number_format or DEFAULT_NUMBER_FORMAT
-    return pattern.replace("{year}", str(year)).replace("{n}", str(n))
+    number = pattern.replace("{year}", str(year)).replace("{n}", str(n))
+    return number.replace(f"({year})", f"（{year}）")
 
 
 def next_ruling_number(tribunal: Organization, year: int) -> str:
