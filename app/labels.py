@@ -116,6 +116,23 @@ REDUCTION_KINDS = {
     "gratuitous_ride": _l("Free ride"),
     "victim_fault": _l("Victim's own fault"),
 }
+# The industries of the standards' average wages, by their names in 国民经济行业分类 (GB/T 4754).
+INDUSTRY_LABELS = {
+    "agriculture": _l("Agriculture, forestry, animal husbandry and fishery"),
+    "mining": _l("Mining"),
+    "manufacturing": _l("Manufacturing"),
+    "utilities": _l("Electricity, heat, gas and water production and supply"),
+    "construction": _l("Construction"),
+    "wholesale_retail": _l("Wholesale and retail trade"),
+    "transport": _l("Transport, storage and postal services"),
+    "hotels_catering": _l("Accommodation and catering"),
+    "it": _l("Information transmission, software and information technology services"),
+    "finance": _l("Finance"),
+    "real_estate": _l("Real estate"),
+    "leasing_business": _l("Leasing and business services"),
+    "research": _l("Scientific research and technical services"),
+    "water_environment": _l("Water conservancy, environment and public facilities management"),
+}
 OUTCOME_LABELS = {
     "injury": _l("Injury"),
     "disability": _l("Disability"),

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from app import access, presenters
 from app.errors import DomainError, ValidationFailed
-from app.labels import DOCUMENT_KINDS
+from app.labels import DOCUMENT_KINDS, INDUSTRY_LABELS
 from app.models import Case, Role
 from app.services import assessments, documents, liability, standards
 from app.services import cases as case_service
@@ -72,7 +72,11 @@ def _victim_form(case: Case, data: dict[str, Any] | None = None) -> VictimForm:
             (str(doc.id), f"{DOCUMENT_KINDS.get(doc.kind, doc.kind)} · {doc.filename or doc.id}")
             for doc in files
         ],
-        industries=[(code, code) for code in sorted(wages.industry_wages)] if wages else [],
+        industries=[
+            (code, str(INDUSTRY_LABELS.get(code, code))) for code in sorted(wages.industry_wages)
+        ]
+        if wages
+        else [],
     )
     return form
 

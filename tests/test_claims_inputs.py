@@ -470,6 +470,7 @@ def test_the_settings_form_round_trips_the_party_options(app: Flask, centre: Cen
     page = client.get(f"/cases/{case.id}/claims").get_data(as_text=True)
     assert "甲方车辆的特殊情形" in page
     assert "醉酒" in page or "Drunk" in page
+    assert "<th>在事故中的身份</th>" in page  # the victims' column, not 操作人 (the audit log's)
 
     response = client.post(
         f"/cases/{case.id}/claims",
@@ -502,3 +503,11 @@ def test_the_settings_form_round_trips_the_party_options(app: Flask, centre: Cen
     assert 'value="20000.00"' in page
     assert re.search(r'<input checked[^>]*value="appraisal_fee"', page)
     assert re.search(r'<details[^>]*data-testid="party-special-甲方"[^>]*open', page)
+
+
+def test_the_victim_form_names_industries_in_chinese(app: Flask, centre: Centre) -> None:
+    case = centre.case()
+    client = portal(app, centre.mediator)
+    page = client.get(f"/cases/{case.id}/claims/victims/new").get_data(as_text=True)
+    assert re.search(r'<option value="manufacturing">制造业</option>', page)
+    assert ">manufacturing<" not in page  # the code is the value, never the label

@@ -15,6 +15,7 @@ from app import jobs
 from app.cli import main as daojiao
 from app.clock import BEIJING
 from app.db import session, utcnow
+from app.labels import DEADLINE_KINDS
 from app.models import (
     AuditEvent,
     Case,
@@ -295,3 +296,21 @@ def test_api_lists_the_caller_s_deadlines_and_a_case_s_clock(app: Flask, centre:
     answer = client.get(f"/api/v1/cases/{centre.case.id}/deadlines", headers=stranger)
     assert answer.status_code == 404
     assert client.get("/api/v1/deadlines").status_code == 401
+
+
+def test_every_statutory_timer_cites_its_article_without_hedging() -> None:
+    for kind, timer in deadlines.timers().items():
+        if timer["days"] is None:
+            continue  # set by the parties, not by law
+        assert re.search(r"第[一二三四五六七八九十百零至]+条", timer["basis"]), kind
+        assert "据报道" not in timer["basis"], kind
+    assert deadlines.timers()["insurer_payment"]["basis"].startswith(
+        "机动车交通事故责任强制保险条例第二十九条"
+    )
+
+
+def test_a_running_timer_is_named_by_what_must_be_done_not_as_expired(app: Flask) -> None:
+    with app.test_request_context("/"):
+        names = {kind: str(label) for kind, label in DEADLINE_KINDS.items()}
+    assert names["mediation_window"] == "完成调解"  # shown beside 进行中, so never 届满
+    assert not any("届满" in name for name in names.values())
