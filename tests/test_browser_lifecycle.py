@@ -187,6 +187,9 @@ def test_the_whole_life_of_a_case_in_the_portal(
     page.screenshot(path=str(tmp_path / "workbench.png"), full_page=True)
     shutil.copy(tmp_path / "workbench.png", WORKBENCH_COPY)
     page.get_by_test_id("accept-form").locator("button").click()
+    # The decision form is on the page before acceptance too: wait for the accepted page, or
+    # the decision's confirm dialog may open on the page being left and be dismissed with it.
+    expect(page.get_by_test_id("accept-form")).to_have_count(0)
     decision = page.get_by_test_id("decision-form")
     decision.locator("input[name=decision][value=confirm]").check()
     decision.locator("button[type=submit]").click()
