@@ -75,6 +75,7 @@ def organization(org_id: int):
             region=form.region.data,
             aliases=_aliases(form.aliases.data),
             active=form.active.data,
+            court_name=form.court_name.data,
         ),
         _("Saved."),
     ):

@@ -11,7 +11,7 @@ from flask_login import current_user
 from app import access, presenters, validation
 from app.errors import NotFound, ValidationFailed
 from app.models import Agreement, Case, Role
-from app.services import agreements
+from app.services import agreements, copies
 from blueprints import api_bodies as bodies
 from blueprints.api import bp, read_body
 from blueprints.openapi import op, path_id
@@ -32,7 +32,7 @@ def agreement_json(agreement: Agreement, case: Case) -> dict[str, Any]:
         "signed_scan": presenters.document_json(scan) if scan else None,
         "signed_at": presenters.iso(agreement.signed_at),
         "created_at": presenters.iso(agreement.created_at),
-        "data": agreement.data,
+        "data": copies.agreement_data_for(current_user, agreement),
         "case": presenters.case_summary_json(case),
     }
 

@@ -50,6 +50,9 @@ class OrganizationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
     aliases = TextAreaField(_l("Other names (one per line)"), validators=[Optional()])
+    court_name = StringField(
+        _l("Court whose rulings it issues"), validators=[Optional(), Length(max=200)]
+    )
     active = BooleanField(_l("Active"), default=True)
 
 

@@ -18,7 +18,10 @@ from app.documents import (
     render_agreement,
     render_filing_summary,
     render_ruling,
+    ruling_order,
 )
+from app.documents.page import CANNOT_END, CANNOT_START, break_lines
+from app.documents.wording import liability_clause
 from app.money import amount_figures, amount_in_words, amount_text, optional_amount_text
 
 FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
@@ -70,6 +73,7 @@ def agreement_data() -> dict[str, Any]:
 def ruling_data() -> dict[str, Any]:
     return {
         "court": "某区人民法院",
+        "tribunal": "某区人民法院道路交通事故纠纷巡回法庭",
         "ruling_number": "（2024）某0101民特12号",
         "case_number": "DJ-2024-000123",
         "committee": "某区人民调解委员会",
@@ -82,6 +86,12 @@ def ruling_data() -> dict[str, Any]:
         "date": "2024-03-20",
         "payers": PAYERS,
         "total": TOTAL,
+        "order": ruling_order(
+            ["张三"],
+            signed_on="2024-03-01",
+            committee="某区人民调解委员会",
+            agreement_number="DJ-2024-000123",
+        ),
     }
 
 
@@ -262,3 +272,157 @@ def test_documents_and_money_import_neither_flask_nor_the_database() -> None:
                 top = name.partition(".")[0]
                 assert top not in {"flask", "flask_babel", "sqlalchemy"}, (path.name, name)
                 assert top != "app" or name.startswith(PURE_APP_MODULES), (path.name, name)
+
+
+# -- the documents' legal form --------------------------------------------------------------
+
+
+def pdf_lines(data: bytes) -> list[str]:
+    """The PDF's lines as laid out (the cells of a table row share a line)."""
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        return [
+            line.strip()
+            for page in pdf.pages
+            for line in (page.extract_text() or "").splitlines()
+            if line.strip()
+        ]
+
+
+def assert_lines_break_by_the_rules(lines: list[str]) -> None:
+    for line in lines:
+        assert line[0] not in CANNOT_START, line
+        assert line[-1] not in CANNOT_END, line
+
+
+# Enough closing marks, brackets and figures that some fall at the end of a line at any width.
+PUNCTUATED = (
+    "甲方驾驶小型轿车（车辆号牌晋J12345）左转时，与直行的乙方（骑电动自行车）相撞；"
+    "乙方受伤，送医治疗（住院11天）。经鉴定，乙方构成十级伤残（《人体损伤致残程度分级》"
+    "第5.10.6.1条）；甲方垫付医疗费¥5,026.49（含检查费）。"
+) * 6
+
+
+@pytest.mark.parametrize("width", range(3, 41))
+def test_line_breaking_keeps_closing_marks_and_opening_brackets_with_their_text(
+    width: int,
+) -> None:
+    lines = [line for _space, line in break_lines(PUNCTUATED, [1.0] * len(PUNCTUATED), [width])]
+
+    assert "".join(lines) == PUNCTUATED
+    assert all(len(line) <= width for line in lines)
+    assert_lines_break_by_the_rules(lines)
+
+
+def test_line_breaking_keeps_figures_whole_when_they_fit() -> None:
+    text = "赔偿金额为人民币114,318.37元整"
+    lines = [line for _space, line in break_lines(text, [1.0] * len(text), [12])]
+
+    assert lines == ["赔偿金额为人民币", "114,318.37元整"]
+
+
+def test_documents_never_start_a_line_with_closing_punctuation() -> None:
+    agreement = agreement_data()
+    agreement["report"]["facts"] = PUNCTUATED
+    agreement["report"]["cause"] = PUNCTUATED[::-1]
+    ruling = ruling_data()
+    ruling["finding"] = PUNCTUATED
+
+    for lines in (
+        pdf_lines(render_agreement(agreement, FONT_PATH)),
+        pdf_lines(render_ruling(ruling, FONT_PATH)),
+    ):
+        assert_lines_break_by_the_rules(lines)
+
+
+@pytest.mark.parametrize(
+    ("grade", "clause"),
+    [
+        ("full", "甲方承担全部责任"),
+        ("main", "甲方承担主要责任"),
+        ("equal", "甲方承担同等责任"),
+        ("minor", "甲方承担次要责任"),
+        ("none", "甲方无责任"),
+    ],
+)
+def test_each_liability_grade_is_worded_as_a_sentence(grade: str, clause: str) -> None:
+    assert liability_clause("甲方", grade) == clause
+
+
+def test_the_agreement_says_a_party_without_liability_bears_none() -> None:
+    text = pdf_text(render_agreement(agreement_data(), FONT_PATH))
+
+    assert "乙方（王五）无责任" in text
+    assert "承担无责任" not in text
+
+
+def test_the_agreement_gives_each_partys_particulars() -> None:
+    data = agreement_data()
+    data["parties"][0].update(
+        gender="男",
+        birth_date="1985-03-15",
+        address="山西省吕梁市离石区滨河北西路1号",
+        id_number="142301198503150011",
+        plate="晋J12345",
+    )
+
+    text = pdf_text(render_agreement(data, FONT_PATH))
+
+    assert (
+        "甲方：张三，男，1985年3月15日出生，住山西省吕梁市离石区滨河北西路1号，"
+        "公民身份号码142301198503150011；机动车驾驶人，车辆号牌晋J12345。"
+    ) in text
+    assert "乙方：王五；行人。" in text  # nothing more is stored, nothing is made up
+
+
+def test_the_ruling_is_headed_by_the_court_and_names_the_tribunal_and_the_agreement() -> None:
+    data = ruling_data()
+    data["applicants"] = [
+        {"kind": "party", "label": "甲方", "name": "张三", "gender": "男", "id_number": "1"},
+        {"kind": "victim", "name": "李四", "birth_date": "1990-07-08"},
+        {"kind": "insurer", "name": "甲保险公司", "covers": "甲方车辆交强险承保公司"},
+    ]
+
+    lines = pdf_lines(render_ruling(data, FONT_PATH))
+    text = "".join(lines)
+
+    assert lines[0] == "某区人民法院"
+    assert lines[1] == "民事裁定书"
+    assert "由某区人民法院道路交通事故纠纷巡回法庭依法进行了审查" in text
+    assert "申请人（甲方）：张三，男，公民身份号码1。" in text
+    assert "申请人（赔偿权利人）：李四，1990年7月8日出生。" in text
+    assert "申请人（赔偿义务人）：甲保险公司（甲方车辆交强险承保公司）。" in text
+    assert (
+        "裁定如下：申请人张三于2024年3月1日经某区人民调解委员会主持调解达成的"
+        "编号为DJ-2024-000123的调解协议有效；"
+    ) in text
+
+
+def test_the_order_names_every_applicant() -> None:
+    order = ruling_order(
+        ["张三", "王五", "甲保险公司"],
+        signed_on="2026-12-03",
+        committee="离石区交通事故人民调解委员会",
+        agreement_number="DJ-2026-000001",
+    )
+
+    assert order == (
+        "申请人张三、王五与甲保险公司于2026年12月3日经离石区交通事故人民调解委员会主持调解"
+        f"达成的编号为DJ-2026-000001的调解协议有效；{ORDER}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("render", "data", "label"),
+    [(render_agreement, agreement_data, "原件协议"), (render_ruling, ruling_data, "原件裁定")],
+)
+def test_a_copy_says_so_and_names_the_originals_data(
+    render: Callable[..., bytes], data: Callable[[], dict[str, Any]], label: str
+) -> None:
+    original = canonical_json_sha256(data())
+
+    text = pdf_text(render(data(), FONT_PATH, copy_of=original))
+
+    assert "（副本）" in text
+    assert "公民身份号码已部分隐去" in text
+    assert f"{label}数据 SHA-256: {original}" in text
+    assert render(data(), FONT_PATH) != render(data(), FONT_PATH, copy_of=original)

@@ -9,7 +9,7 @@ of the data (`wording`); amounts are written by `app.money`.
 from app.documents.agreement import render_agreement
 from app.documents.filing_summary import render_filing_summary
 from app.documents.page import canonical_json_sha256
-from app.documents.ruling import ORDER, render_ruling
+from app.documents.ruling import ORDER, render_ruling, ruling_order
 
 __all__ = [
     "ORDER",
@@ -17,4 +17,5 @@ __all__ = [
     "render_agreement",
     "render_filing_summary",
     "render_ruling",
+    "ruling_order",
 ]

@@ -12,11 +12,25 @@ from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
-from app.documents.page import Styles, canonical_json_sha256, masthead, paragraph, render
+from app.documents.page import (
+    Styles,
+    canonical_json_sha256,
+    copy_notice,
+    masthead,
+    paragraph,
+    render,
+)
 from app.documents.tables import amounts_table, grid, header_row, seal_box
-from app.documents.wording import LIABILITY, ROLES, chinese_date, chinese_time
+from app.documents.wording import (
+    LIABILITY,
+    ROLES,
+    chinese_date,
+    chinese_time,
+    liability_clause,
+    particulars,
+)
 from app.money import amount_figures, amount_in_words
 
 TITLE = "道路交通事故损害赔偿调解协议书"
@@ -43,38 +57,21 @@ def _party_name(data: dict[str, Any], label: str | None) -> str:
 
 
 def _parties(data: dict[str, Any], s: Styles) -> list[Any]:
-    head = ["当事人", "姓名", "身份证号码", "身份及交通方式", "车辆号牌", "事故责任"]
-    rows: list[list[Any]] = [header_row(head, s)]
+    """Each party with the particulars a court expects, then the victims who are not parties."""
+    flow: list[Any] = [paragraph("一、当事人", s.heading)]
     for party in data.get("parties", []):
-        role = ROLES.get(party.get("role") or "", "")
-        mode = party.get("traffic_mode") or ""
-        rows.append(
-            [
-                paragraph(party.get("label"), s.cell),
-                paragraph(party.get("name"), s.cell),
-                paragraph(party.get("id_number"), s.cell),
-                paragraph("，".join(x for x in (role, mode) if x) or None, s.cell),
-                paragraph(party.get("plate"), s.cell),
-                paragraph(LIABILITY.get(party.get("liability") or "", "未认定"), s.cell),
-            ]
+        plate = f"车辆号牌{party['plate']}" if party.get("plate") else None
+        situation = "，".join(
+            x for x in (ROLES.get(party.get("role") or ""), party.get("traffic_mode"), plate) if x
         )
-    flow: list[Any] = [
-        Paragraph("一、当事人", s.heading),
-        grid(rows, [18 * mm, 24 * mm, 40 * mm, 40 * mm, 26 * mm, 22 * mm]),
-    ]
-    others = [v for v in data.get("victims", []) if not v.get("party")]
-    if others:
-        names = "；".join(
-            f"{v.get('name') or v['id']}"
-            + (
-                f"（{_party_name(data, v['occupant_of'])}车辆乘车人）"
-                if v.get("occupant_of")
-                else ""
-            )
-            for v in others
-        )
-        flow.append(Spacer(1, 2 * mm))
-        flow.append(paragraph(f"其他赔偿权利人：{names}", s.plain))
+        text = f"{party.get('label')}：{particulars(party)}"
+        flow.append(paragraph(f"{text}；{situation}。" if situation else f"{text}。", s.plain))
+    for victim in data.get("victims", []):
+        if victim.get("party"):
+            continue
+        ride = f"，乘坐{victim['occupant_of']}车辆" if victim.get("occupant_of") else ""
+        person = {**victim, "name": victim.get("name") or victim["id"]}
+        flow.append(paragraph(f"赔偿权利人：{particulars(person)}{ride}。", s.plain))
     return flow
 
 
@@ -117,7 +114,7 @@ def _payers(data: dict[str, Any], s: Styles) -> list[Any]:
             row.append(paragraph(_paid_items(data, payer.get("items")), s.cell))
         rows.append(row)
     widths = [52 * mm, 40 * mm, 26 * mm, 52 * mm] if with_items else [84 * mm, 40 * mm, 46 * mm]
-    return [Paragraph("二、赔偿义务人", s.heading), grid(rows, widths)]
+    return [paragraph("二、赔偿义务人", s.heading), grid(rows, widths)]
 
 
 def _facts(data: dict[str, Any], s: Styles) -> list[Any]:
@@ -126,7 +123,7 @@ def _facts(data: dict[str, Any], s: Styles) -> list[Any]:
     number = report.get("document_no")
     letter = f"《道路交通事故认定书》（{number}）" if number else "《道路交通事故认定书》"
     flow: list[Any] = [
-        Paragraph("三、事故基本事实及责任认定", s.heading),
+        paragraph("三、事故基本事实及责任认定", s.heading),
         paragraph(f"{issuer}出具{letter}，认定事实如下：", s.body),
         paragraph(
             f"事故时间：{chinese_time(report.get('accident_time'))}；"
@@ -137,7 +134,7 @@ def _facts(data: dict[str, Any], s: Styles) -> list[Any]:
         paragraph(f"事故原因及责任：{report.get('cause') or '—'}", s.body),
     ]
     grades = "；".join(
-        f"{_party_name(data, p.get('label'))}承担{LIABILITY[p['liability']]}"
+        liability_clause(_party_name(data, p.get("label")), p["liability"])
         for p in data.get("parties", [])
         if p.get("liability") in LIABILITY
     )
@@ -210,7 +207,7 @@ def _items(data: dict[str, Any], s: Styles) -> list[Any]:
         )
     )
     return [
-        Paragraph("四、损失项目、金额及依据", s.heading),
+        paragraph("四、损失项目、金额及依据", s.heading),
         paragraph("经调解，各方确认受害人的损失如下（依据为法律及司法解释的条文）：", s.body),
         table,
     ]
@@ -244,7 +241,7 @@ def _advances_table(data: dict[str, Any], s: Styles) -> Any:
 
 def _amounts(data: dict[str, Any], s: Styles) -> list[Any]:
     flow: list[Any] = [
-        Paragraph("五、赔偿金额、履行方式及期限", s.heading),
+        paragraph("五、赔偿金额、履行方式及期限", s.heading),
         amounts_table(data.get("payers", []), data["total"], s),
         Spacer(1, 2 * mm),
         paragraph(f"履行方式：{data.get('payment_method') or '—'}", s.plain),
@@ -334,7 +331,7 @@ def _terms(data: dict[str, Any], s: Styles) -> list[Any]:
         "（《中华人民共和国人民调解法》第三十三条）。",
         "本协议一式多份，各方当事人、赔偿义务人及人民调解委员会各执一份，具有同等效力。",
     ]
-    return [Paragraph("六、协议内容", s.heading)] + [
+    return [paragraph("六、协议内容", s.heading)] + [
         paragraph(f"{index}. {text}", s.body) for index, text in enumerate(terms, start=1)
     ]
 
@@ -343,7 +340,7 @@ def _signatures(data: dict[str, Any], s: Styles) -> list[Any]:
     line = "＿" * 10
     rows: list[list[Any]] = []
     for signatory in data.get("signatories", []):
-        who = signatory.get("name") or signatory["id"]
+        who = signatory.get("name") or signatory.get("label") or "＿" * 6
         if signatory.get("kind") == "insurer":
             title = f"赔偿义务人：{who}（{signatory.get('role') or ''}）"
             action = "盖章／经办人签名："
@@ -376,23 +373,28 @@ def _signatures(data: dict[str, Any], s: Styles) -> list[Any]:
     )
     footer.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     return [
-        Paragraph("七、签署", s.heading),
+        paragraph("七、签署", s.heading),
         signatures,
         Spacer(1, 6 * mm),
         KeepTogether([footer]),
     ]
 
 
-def render_agreement(data: dict[str, Any], font_path: str) -> bytes:
-    """The 调解协议书 PDF (A4) for the agreement `data`; the same data gives the same bytes."""
+def render_agreement(data: dict[str, Any], font_path: str, *, copy_of: str | None = None) -> bytes:
+    """The 调解协议书 PDF (A4) for the agreement `data`; the same data gives the same bytes.
+
+    With `copy_of` (the SHA-256 of the original's data) it is a copy (副本) of that original,
+    made from `data` as the caller prepared it, and its footer names the original's data."""
     s = Styles(font_path)
+    title = f"{TITLE}（副本）" if copy_of else TITLE
     flow: list[Any] = [
         *masthead(
             s,
-            TITLE,
+            title,
             f"编号：{data.get('case_number')}",
             f"调解组织：{data.get('committee') or '—'}",
         ),
+        *(copy_notice(s) if copy_of else []),
         paragraph(
             "各方当事人因道路交通事故损害赔偿纠纷，自愿申请人民调解。经调解，各方在平等协商、"
             "互谅互让的基础上自愿达成如下协议：",
@@ -404,9 +406,9 @@ def render_agreement(data: dict[str, Any], font_path: str) -> bytes:
     return render(
         flow,
         s,
-        title=TITLE,
+        title=title,
         number=str(data.get("case_number") or ""),
-        sha256=canonical_json_sha256(data),
-        data_label="协议",
+        sha256=copy_of or canonical_json_sha256(data),
+        data_label="原件协议" if copy_of else "协议",
         author=data.get("committee") or "",
     )

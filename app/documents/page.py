@@ -16,9 +16,17 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import (
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 
 def canonical_json_sha256(data: dict[str, Any]) -> str:
@@ -64,9 +72,88 @@ class Styles:
         )
 
 
+# Line-breaking rules (禁则; GB/T 15834-2011 标点符号用法, W3C "Requirements for Chinese Text
+# Layout"): closing punctuation never starts a line, an opening bracket or a currency sign never
+# ends one.
+CANNOT_START = frozenset("。，、；：？！．…‥·・）］｝〕〉》」』】〗〙〛’”%‰℃°′″!),.:;?]}")
+CANNOT_END = frozenset("（［｛〔〈《「『【〖〘〚‘“([{¥￥$£")
+_FUZZ = 1e-6
+
+
+def _is_word_char(char: str) -> bool:
+    """A Latin letter, digit or the marks inside a figure or a code (114,318.37; DJ-2024-01)."""
+    return char.isascii() and (char.isalnum() or char in ".,-/:_%*#")
+
+
+def _may_break(text: str, at: int, *, inside_words: bool) -> bool:
+    """May a line end before `text[at]`? Never against `CANNOT_START` or `CANNOT_END`, and
+    inside a figure or a Latin word only when `inside_words`."""
+    if text[at] in CANNOT_START or text[at - 1] in CANNOT_END:
+        return False
+    return inside_words or not (_is_word_char(text[at - 1]) and _is_word_char(text[at]))
+
+
+def break_lines(text: str, widths: list[float], max_widths: list[float]) -> list[tuple[float, str]]:
+    """Split `text` (each character `widths[i]` wide) into lines of at most `max_widths[n]`
+    (the last width for the lines after), as (unused width, line) pairs.
+
+    A line holds as many characters as fit, then gives back characters to the next line until
+    the break obeys the rules (`CANNOT_START`, `CANNOT_END`, no break inside a figure); a figure
+    longer than the line is broken inside, and a line that cannot break by the rules at all
+    breaks where it is full."""
+    lines: list[tuple[float, str]] = []
+    start, length = 0, len(text)
+    while start < length:
+        max_width = max_widths[min(len(lines), len(max_widths) - 1)]
+        end, used = start, 0.0
+        while end < length and (end == start or used + widths[end] <= max_width + _FUZZ):
+            used += widths[end]
+            end += 1
+        if end < length:
+            cut = next(
+                (
+                    at
+                    for inside_words in (False, True)
+                    for at in range(end, start, -1)
+                    if _may_break(text, at, inside_words=inside_words)
+                ),
+                end,
+            )
+            used -= sum(widths[cut:end])
+            end = cut
+        lines.append((max_width - used, text[start:end].rstrip(" ")))
+        start = end
+        while start < length and text[start] == " ":
+            start += 1
+    return lines
+
+
+class CJKParagraph(Paragraph):
+    """A paragraph of one font whose lines break by the Chinese rules (`break_lines`);
+    reportlab's own CJK wrapping lets a second closing mark start a line and ignores the
+    opening brackets."""
+
+    def breakLinesCJK(self, maxWidths: Any) -> Any:  # noqa: N802, N803 - reportlab's names
+        frags = self.frags
+        if len(frags) != 1 or hasattr(frags[0], "cbDefn") or getattr(self, "_splitpara", 0):
+            return super().breakLinesCJK(maxWidths)
+        frag = frags[0]
+        text = frag.text if hasattr(frag, "text") else "".join(getattr(frag, "words", []))
+        widths = [stringWidth(char, frag.fontName, frag.fontSize) for char in text]
+        limits = list(maxWidths) if isinstance(maxWidths, list | tuple) else [maxWidths]
+        lines = break_lines(text, widths, limits)
+        return frag.clone(
+            kind=0,
+            lines=[(space, [line]) for space, line in lines],
+            ascent=frag.fontSize,
+            descent=-0.2 * frag.fontSize,
+        )
+
+
 def paragraph(text: Any, style: ParagraphStyle) -> Paragraph:
-    """`text` as a paragraph, escaped; a dash when there is none."""
-    return Paragraph(escape("—" if text in (None, "") else str(text)), style)
+    """`text` as a paragraph, escaped, its lines broken by the Chinese rules; a dash when there
+    is none."""
+    return CJKParagraph(escape("—" if text in (None, "") else str(text)), style)
 
 
 def masthead(s: Styles, title: str, *lines: str) -> list[Flowable]:
@@ -76,6 +163,25 @@ def masthead(s: Styles, title: str, *lines: str) -> list[Flowable]:
         *(paragraph(line, s.number) for line in lines),
         Spacer(1, 3 * mm),
     ]
+
+
+def copy_notice(s: Styles) -> list[Flowable]:
+    """The boxed notice at the top of a copy (副本): made from the original's data, ID numbers
+    partly hidden; the footer names the original's data."""
+    box = Table(
+        [
+            [
+                paragraph(
+                    "副本：本件依据原件的数据制作，公民身份号码已部分隐去；原件数据的 SHA-256 "
+                    "见页脚，以原件为准。",
+                    s.cell,
+                )
+            ]
+        ],
+        colWidths=[170 * mm],
+    )
+    box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, colors.grey)]))
+    return [box, Spacer(1, 3 * mm)]
 
 
 def render(

@@ -61,6 +61,9 @@ class Organization(Base):
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     # A tribunal's ruling numbers, e.g. "({year})晋1102民特{n}号" ({year}, {n}: the sequence).
     case_number_format: Mapped[str | None] = mapped_column(String(100))
+    # The court a tribunal sits for, which heads its rulings (e.g. "山西省吕梁市离石区人民法院");
+    # the tribunal's own name when empty.
+    court_name: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -131,18 +131,32 @@ def update_organization(
     region: str | None,
     aliases: list[str],
     active: bool,
+    court_name: str | None = None,
 ) -> Organization:
-    """Rename, re-region, re-alias or (de)activate an organisation."""
+    """Rename, re-region, re-alias or (de)activate an organisation; a tribunal also names the
+    court whose rulings it issues."""
     name = name.strip()
     clash = session.scalar(
         select(Organization.id).where(Organization.name == name, Organization.id != org.id)
     )
     if not name or clash:
         raise ValidationFailed(_("The organisation needs a unique name."))
-    before = {"name": org.name, "region": org.region, "aliases": org.aliases, "active": org.active}
+
+    def state() -> dict[str, object]:
+        return {
+            "name": org.name,
+            "region": org.region,
+            "aliases": org.aliases,
+            "active": org.active,
+            "court_name": org.court_name,
+        }
+
+    before = state()
     org.name, org.region, org.active = name, (region or "").strip() or None, active
     org.aliases = sorted({alias.strip() for alias in aliases if alias.strip()})
-    after = {"name": org.name, "region": org.region, "aliases": org.aliases, "active": org.active}
+    if org.kind == OrgKind.TRIBUNAL:
+        org.court_name = (court_name or "").strip() or None
+    after = state()
     session.flush()
     audit.record(
         "org.updated",

@@ -16,7 +16,7 @@ from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.documents import canonical_json_sha256, render_agreement
 from app.errors import InvalidTransition, ValidationFailed
-from app.labels import N_, mask_id_number
+from app.labels import N_
 from app.models import (
     Agreement,
     AgreementStatus,
@@ -27,9 +27,11 @@ from app.models import (
     Offer,
     OfferStatus,
     Organization,
+    Party,
     User,
 )
 from app.money import amount_text
+from app.reports.fields import id_birth, id_gender
 from app.services import deadlines, documents, notifications, payers
 from app.services.assessments import latest_assessment
 from app.validation import check_version
@@ -166,18 +168,37 @@ def _report(case: Case) -> dict[str, Any]:
     }
 
 
+def _birth_date(party: Party, reviewed: dict[str, Any]) -> str | None:
+    """The birth date the confirmed report states, else the one in the 18-digit resident ID
+    number (GB 11643); None when neither says."""
+    try:
+        return date.fromisoformat(str(reviewed.get("birth_date"))).isoformat()
+    except ValueError:
+        born = id_birth(party.id_number)
+        return born.isoformat() if born else None
+
+
 def _parties(case: Case) -> list[dict[str, Any]]:
     plates = {vehicle.driver_party_id: vehicle.plate for vehicle in case.vehicles}
+    fields = (case.report.fields if case.report else None) or {}
+    reviewed = {
+        entry.get("label"): entry
+        for entry in fields.get("parties") or []
+        if isinstance(entry, dict)
+    }
     return [
         {
             "label": party.label,
             "name": party.name,
+            "gender": party.gender or id_gender(party.id_number),
+            "birth_date": _birth_date(party, reviewed.get(party.label) or {}),
+            "address": party.address,
             "role": party.role,
             "traffic_mode": party.traffic_mode,
             "liability": party.liability,
-            # The agreement goes to every organisation on the case: the full number stays
-            # behind the logged reveal of the case page.
-            "id_number": mask_id_number(party.id_number),
+            # In full, as the parties sign it; an insurer is given a copy with the number
+            # masked (app.services.copies).
+            "id_number": party.id_number,
             "plate": plates.get(party.id),
         }
         for party in case.parties
@@ -201,6 +222,7 @@ def _victims(case: Case, assessment: Assessment) -> list[dict[str, Any]]:
             "name": victim.get("name"),
             "party": party if party in labels else None,
             "occupant_of": carried.get(victim["id"]),
+            "birth_date": asked.get(victim["id"], {}).get("birth_date"),
             "total": victim["total"],
             "items": [
                 {

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from app import access, audit, jobs, validation, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
-from app.documents import ORDER, canonical_json_sha256, render_ruling
+from app.documents import canonical_json_sha256, render_ruling, ruling_order
 from app.errors import EvidenceAltered, InvalidTransition, ValidationFailed
 from app.models import (
     Agreement,
@@ -38,7 +38,7 @@ from app.models import (
     RulingSequence,
     User,
 )
-from app.services import agreements, assessments, deadlines, documents, offers
+from app.services import agreements, assessments, deadlines, documents, offers, payers
 from app.validation import check_version
 
 RULING_KIND = "ruling"
@@ -313,32 +313,37 @@ def next_ruling_number(tribunal: Organization, year: int) -> str:
     return format_ruling_number(tribunal, year, sequence.last)
 
 
+PERSON_FIELDS = ("name", "gender", "birth_date", "address", "id_number")
+
+
 def _applicants(agreement: Agreement) -> list[dict[str, Any]]:
-    parties = {p["label"]: p for p in agreement.data.get("parties", [])}
-    found = []
-    for signatory in agreement.data.get("signatories", []):
-        detail = None
-        if signatory.get("kind") == "party":
-            party = parties.get(signatory["id"], {})
-            detail = "，".join(
-                x
-                for x in (
-                    signatory["id"],
-                    f"身份证号码{party['id_number']}" if party.get("id_number") else None,
-                    f"车辆号牌{party['plate']}" if party.get("plate") else None,
-                )
-                if x
+    """Who applied, as the agreement they signed names them: each party and victim with the
+    particulars it stores, each insurer once, with the covers it answers for."""
+    data = agreement.data
+    parties = {p["label"]: p for p in data.get("parties", [])}
+    victims = {f"victim:{v['id']}": v for v in data.get("victims", [])}
+    found: list[dict[str, Any]] = []
+    covers: dict[str, dict[str, list[str]]] = {}
+    for signatory in data.get("signatories", []):
+        kind = signatory.get("kind")
+        if kind == "insurer":
+            name = signatory.get("name") or signatory.get("label")
+            if name not in covers:
+                covers[name] = {}
+                found.append({"kind": "insurer", "name": name})
+            _kind, label = payers.split_payer(signatory["id"])
+            covers[name].setdefault(label, []).append(signatory.get("role") or "")
+            continue
+        person = parties.get(signatory["id"]) if kind == "party" else victims.get(signatory["id"])
+        entry = {field: (person or {}).get(field) for field in PERSON_FIELDS}
+        entry["name"] = entry["name"] or signatory.get("name") or signatory.get("label")
+        found.append({"kind": kind, "label": signatory["id"] if kind == "party" else None, **entry})
+    for applicant in found:
+        if applicant["kind"] == "insurer":
+            applicant["covers"] = "；".join(
+                f"{label}车辆{'、'.join(roles)}承保公司"
+                for label, roles in covers[applicant["name"]].items()
             )
-        elif signatory.get("kind") == "insurer":
-            detail = f"{signatory['id']}（{signatory.get('role') or ''}）"
-        found.append(
-            {
-                "id": signatory["id"],
-                "kind": signatory.get("kind"),
-                "name": signatory.get("name") or signatory.get("label"),
-                "detail": detail,
-            }
-        )
     return found
 
 
@@ -356,19 +361,23 @@ def build_ruling_data(
     ruling_number: str,
     today: date,
 ) -> dict[str, Any]:
-    """What the ruling PDF shows and its SHA-256 covers."""
+    """What the ruling PDF shows and its SHA-256 covers: headed by the tribunal's court, the
+    tribunal named as the body that examined the application."""
     data = agreement.data
     committee = data.get("committee") or "人民调解委员会"
+    applicants = _applicants(agreement)
+    signed_on = _local_day(agreement.signed_at) or data.get("date")
     return {
-        "court": tribunal.name,
+        "court": tribunal.court_name or tribunal.name,
+        "tribunal": tribunal.name,
         "ruling_number": ruling_number,
         "case_number": case.number,
         "committee": committee,
-        "applicants": _applicants(agreement),
+        "applicants": applicants,
         "agreement": {
             "id": agreement.id,
             "sha256": agreement.sha256,
-            "signed_on": _local_day(agreement.signed_at) or data.get("date"),
+            "signed_on": signed_on,
             "payment_method": data.get("payment_method"),
             "payment_due": data.get("payment_due"),
         },
@@ -385,7 +394,12 @@ def build_ruling_data(
             "他人合法权益，不违背公序良俗，内容明确，符合司法确认的条件。依照《中华人民共和国"
             "民事诉讼法》第二百零五条、第二百零六条，《中华人民共和国人民调解法》第三十三条规定，"
         ),
-        "order": ORDER,
+        "order": ruling_order(
+            [a.get("name") or a.get("label") or "" for a in applicants],
+            signed_on=signed_on,
+            committee=committee,
+            agreement_number=str(data.get("case_number") or case.number),
+        ),
         "judge": actor.display_name,
         "clerk": None,
         "date": today.isoformat(),

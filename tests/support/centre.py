@@ -17,6 +17,9 @@ from app.db import Base, session
 from app.models import OrgKind
 from tests import factories
 
+# The court the centre's tribunal sits for: it heads the tribunal's rulings.
+COURT_NAME = "山西省吕梁市离石区人民法院"
+
 
 class Centre:
     """A police unit, two mediation committees, two insurers, a tribunal and the platform, with
@@ -32,6 +35,7 @@ class Centre:
         self.insurer = factories.make_org(OrgKind.INSURER, insurer_name)
         self.other_insurer = factories.make_org(OrgKind.INSURER)
         self.tribunal = factories.make_org(OrgKind.TRIBUNAL)
+        self.tribunal.court_name = COURT_NAME
         self.platform = factories.make_org(OrgKind.PLATFORM)
         self.police = factories.make_user(self.police_org)
         self.mediator = factories.make_user(self.committee)
