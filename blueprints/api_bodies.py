@@ -117,8 +117,9 @@ OFFER = Body(
         Field(
             "amount",
             _l("Amount"),
-            "amount",
-            description="yuan, at most two decimals; computed from items when omitted",
+            "any",
+            description='yuan, at most two decimals, e.g. "20000.50"; computed from items when '
+            "omitted; 422 amount_too_large from 1,000,000,000,000",
         ),
         Field(
             "items",
@@ -127,6 +128,13 @@ OFFER = Body(
             description="victim id → {item code → amount}: item amounts of the assessment",
         ),
         Field("note", _l("Note"), limit=2000),
+        Field(
+            "reason",
+            _l("Reason"),
+            limit=2000,
+            description="required above the payer's assessed total (or a ctpi payer's limits): "
+            "422 reason_required names the difference",
+        ),
         Field(
             "expires_at",
             _l("Expiry"),
@@ -150,6 +158,7 @@ OFFER = Body(
     )
 )
 ANSWER = Body((VERSION, Field("note", _l("Note"), limit=2000)), optional=True)
+WITHDRAWAL = Body((VERSION,), optional=True)
 AGREEMENT = Body(
     (
         VERSION,

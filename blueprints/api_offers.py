@@ -34,6 +34,7 @@ def offer_json(
         "amount": amount_text(offer.amount),
         "items": offer.items,
         "note": offer.note,
+        "reason": offer.reason,
         "expires_at": presenters.iso(offer.expires_at),
         "status": offer.status.value,
         "digest": offer.digest,
@@ -84,6 +85,7 @@ def make_offer(case_id: int):
         expires_at=body["expires_at"],
         parent_id=body["parent_id"],
         side=body["side"],
+        reason=body["reason"],
         version=body["version"],
     )
     return jsonify(_one_json(offer)), 201
@@ -113,6 +115,16 @@ def reject_offer(case_id: int, offer_id: int):
     return _answer(case_id, offer_id, accept=False)
 
 
+@bp.post("/cases/<int:case_id>/offers/<int:offer_id>/withdraw")
+def withdraw_offer(case_id: int, offer_id: int):
+    case = _acting_case(case_id)
+    body = read_body(bodies.WITHDRAWAL)
+    offer = offers.withdraw_offer(
+        actor=current_user, case=case, offer_id=offer_id, version=body["version"]
+    )
+    return jsonify(_one_json(offer))
+
+
 _ANSWER_ERRORS = ("401", "403", "404", "409", "422")
 
 
@@ -125,7 +137,9 @@ OPENAPI_PATHS: dict[str, Any] = {
         ),
         "post": op(
             "An adjuster's offer for a payer of their insurer, or (mediator) the claimant's "
-            "counter or a liable party's position; supersedes that side's open offer",
+            "counter or a liable party's position; supersedes that side's open offer. Above the "
+            "payer's assessed total (or a ctpi payer's limits) it needs a reason: without one "
+            "422 reason_required, naming the difference",
             ok="201",
             params=[path_id("case_id")],
             errors=_ANSWER_ERRORS,
@@ -134,7 +148,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/cases/{case_id}/offers/{offer_id}/accept": {
         "post": op(
-            "The other side accepts an open offer; the payer's other open offers are superseded",
+            "The other side accepts an open offer; the payer's other open offers are "
+            "superseded. The last acceptance the agreement needs drafts it (payment by bank "
+            "transfer, due in the insurer payment period; the mediator may draft again)",
             params=[path_id("case_id"), path_id("offer_id")],
             errors=_ANSWER_ERRORS,
             body=bodies.ANSWER,
@@ -146,6 +162,16 @@ OPENAPI_PATHS: dict[str, Any] = {
             params=[path_id("case_id"), path_id("offer_id")],
             errors=_ANSWER_ERRORS,
             body=bodies.ANSWER,
+        )
+    },
+    "/cases/{case_id}/offers/{offer_id}/withdraw": {
+        "post": op(
+            "The side that made an open offer withdraws it before it is answered: status "
+            "withdrawn, its expiry timer cancelled, the answering side notified; answering it "
+            "afterwards is 409 offer_withdrawn",
+            params=[path_id("case_id"), path_id("offer_id")],
+            errors=_ANSWER_ERRORS,
+            body=bodies.WITHDRAWAL,
         )
     },
 }

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import access, presenters
+from app import access, presenters, workflow
 from app.errors import DomainError, ValidationFailed
 from app.labels import DOCUMENT_KINDS, INDUSTRY_LABELS
 from app.models import Case, Role
@@ -90,11 +90,17 @@ def _version() -> int | None:
 def claims(case_id: int):
     case = _mediated_case(case_id)
     filed = _filed(case)
+    if not filed["victims"] and workflow.permits(case, "file_claims", current_user):
+        # Nothing to list yet: straight to the first victim, filled in from the case.
+        return redirect(url_for("assessments.new_victim", case_id=case.id))
+    return _render_claims(case, filed, _settings_form(case, filed))
+
+
+def _settings_form(case: Case, filed: dict[str, Any]) -> ClaimSettingsForm:
     party_ids = [p["id"] for p in assessments.case_parties(case)]
-    settings = ClaimSettingsForm(
+    return ClaimSettingsForm(
         data={**settings_from_claims(filed, party_ids), "version": case.version}
     )
-    return _render_claims(case, filed, settings)
 
 
 def _render_claims(case: Case, filed: dict[str, Any], settings: ClaimSettingsForm) -> str:
@@ -111,6 +117,7 @@ def _render_claims(case: Case, filed: dict[str, Any], settings: ClaimSettingsFor
         parties=assessments.case_parties(case),
         jobs=case_service.case_jobs(case),
         liability_pending=liability.pending_parties(case),
+        claims_closed=assessments.claims_closed_reason(case),
     )
 
 
@@ -131,7 +138,7 @@ def save_settings(case_id: int):
     except DomainError as exc:
         refuse(exc)
         return _render_claims(case, filed, settings), exc.status
-    flash(_("The claims were filed; the assessment is being computed."), "success")
+    flash(_("The claims were filed."), "success")  # the page shows the assessment or its job
     return redirect(url_for("assessments.show", case_id=case.id))
 
 
@@ -163,7 +170,8 @@ def _edit_victim(case_id: int, victim_id: str | None):
     # Vehicles whose 交强险 the report leaves unknown: the form asks for it with the victim.
     unknown = [p["id"] for p in assessments.case_parties(case) if assessments.is_ctpi_unknown(p)]
     if request.method == "GET":
-        data = form_data_from_victim(previous or {"id": _next_victim_id(filed)})
+        victim = previous or {"id": _next_victim_id(filed), **assessments.new_victim(case, filed)}
+        data = form_data_from_victim(victim)
         form = _victim_form(case, {**data, "ctpi": ctpi_rows(filed, unknown)})
         return _render_victim(case, form, is_new=previous is None)
     form = _victim_form(case)
@@ -185,7 +193,10 @@ def _edit_victim(case_id: int, victim_id: str | None):
     except DomainError as exc:
         refuse(exc, flash_reason=False)
         return _render_victim(case, form, is_new=previous is None, error=exc), exc.status
-    flash(_("The claims were filed; the assessment is being computed."), "success")
+    flash(_("The claims were filed."), "success")
+    if request.form.get("then") == "claims":
+        return redirect(url_for("assessments.claims", case_id=case.id))
+    # The assessment is computed in a job now: its page shows the job, then the result.
     return redirect(url_for("assessments.show", case_id=case.id))
 
 
@@ -193,13 +204,19 @@ def _render_victim(
     case: Case, form: VictimForm, *, is_new: bool, error: DomainError | None = None
 ) -> str:
     return render_template(
-        "assessments/victim.html", case=case, form=form, is_new=is_new, error=error
+        "assessments/victim.html",
+        case=case,
+        form=form,
+        is_new=is_new,
+        error=error,
+        claims_closed=assessments.claims_closed_reason(case),
     )
 
 
 @bp.post("/<int:case_id>/claims/victims/<victim_id>/remove")
 def remove_victim(case_id: int, victim_id: str):
     case = _mediated_case(case_id)
+    assessments.require_claims_open(case)
     filed = _filed(case)
     remaining = [v for v in filed["victims"] if v.get("id") != victim_id]
     if len(remaining) == len(filed["victims"]):
@@ -213,7 +230,7 @@ def remove_victim(case_id: int, victim_id: str):
         )
     except DomainError as exc:
         refuse(exc)
-        return redirect(url_for("assessments.claims", case_id=case.id))
+        return _render_claims(case, filed, _settings_form(case, filed)), exc.status
     flash(_("The victim was removed from the claims."), "success")
     return redirect(url_for("assessments.show", case_id=case.id))
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms import StringField
+from wtforms.validators import Length, Optional, ValidationError
 
 from app import access
 from app.errors import DomainError
@@ -16,6 +19,18 @@ from blueprints.forms import EvidenceForm
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 access.guard_blueprint(bp, Role)
+
+
+class BillEvidenceForm(EvidenceForm):
+    """The evidence form with the amount a bill or receipt shows (the claims start from it)."""
+
+    amount = StringField(
+        _l("Amount on the bill (yuan, optional)"), validators=[Optional(), Length(max=20)]
+    )
+
+    def validate_amount(self, field: StringField) -> None:
+        if (field.data or "").strip() and len([f for f in self.files.data or [] if f]) > 1:
+            raise ValidationError(_l("Attach one bill at a time to give its amount."))
 
 
 @bp.get("/")
@@ -37,7 +52,7 @@ def index():
     )
 
 
-def _render_case(case_id: int, evidence_form: EvidenceForm | None = None) -> str:
+def _render_case(case_id: int, evidence_form: BillEvidenceForm | None = None) -> str:
     case = access.get_case(current_user, case_id)
     files = documents.case_documents(case)
     return render_template(
@@ -52,7 +67,7 @@ def _render_case(case_id: int, evidence_form: EvidenceForm | None = None) -> str
         liability_pending=liability.pending_parties(case),
         liability_decision=liability.latest_decision(case),
         is_certificate=liability.is_certificate(case),
-        evidence_form=evidence_form or EvidenceForm(),
+        evidence_form=evidence_form or BillEvidenceForm(),
         can_attach=access.can(current_user, Role.POLICE, Role.MEDIATOR)
         and case.status not in FINISHED_STATES,
         can_reveal=access.can(current_user, Role.POLICE, Role.MEDIATOR, Role.JUDGE, Role.ADMIN),
@@ -68,7 +83,7 @@ def show(case_id: int):
 def attach(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.POLICE, Role.MEDIATOR)
-    form = EvidenceForm()
+    form = BillEvidenceForm()
     if not form.validate_on_submit():
         return _render_case(case_id, form), 400
     try:
@@ -80,6 +95,7 @@ def attach(case_id: int):
                 filename=storage.filename,
                 data=storage.read(),
                 description=form.description.data,
+                amount=form.amount.data,
             )
     except DomainError as exc:
         refuse(exc)

@@ -62,8 +62,8 @@ def test_mediator_enters_claims_and_sees_the_charted_assessment(
 
     page.goto(f"{centre.url}/cases/{centre.case_id}")
     page.get_by_test_id("enter-claims").click()
-    expect(page).to_have_url(re.compile(r"/claims$"))
-    page.get_by_test_id("add-victim").click()
+    # No victim yet: the claims page leads straight into the first, filled in from the case.
+    expect(page).to_have_url(re.compile(r"/claims/victims/new$"))
 
     form = page.get_by_test_id("victim-form")
     form.locator("select[name=who]").select_option("party:乙方")

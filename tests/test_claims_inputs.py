@@ -25,7 +25,7 @@ from app.models import (
     PolicyKind,
     Vehicle,
 )
-from app.services import assessments
+from app.services import assessments, documents
 from app.services.claims import reassess_case
 from tests import factories
 from tests.test_assessments import CLAIMS, count, put_claims, reload
@@ -470,7 +470,7 @@ def test_the_settings_form_round_trips_the_party_options(app: Flask, centre: Cen
     page = client.get(f"/cases/{case.id}/claims").get_data(as_text=True)
     assert "甲方车辆的特殊情形" in page
     assert "醉酒" in page or "Drunk" in page
-    assert "<th>在事故中的身份</th>" in page  # the victims' column, not 操作人 (the audit log's)
+    assert ">在事故中的身份</th>" in page  # the victims' column, not 操作人 (the audit log's)
 
     response = client.post(
         f"/cases/{case.id}/claims",
@@ -511,3 +511,164 @@ def test_the_victim_form_names_industries_in_chinese(app: Flask, centre: Centre)
     page = client.get(f"/cases/{case.id}/claims/victims/new").get_data(as_text=True)
     assert re.search(r'<option value="manufacturing">制造业</option>', page)
     assert ">manufacturing<" not in page  # the code is the value, never the label
+
+
+# -- a new victim filled in from the case -------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def selected_who(page: str) -> str | None:
+    select_tag = re.search(r'<select[^>]*name="who"[^>]*>(.*?)</select>', page, re.S)
+    chosen = re.search(r'<option selected value="([^"]*)"', select_tag.group(1))
+    return chosen.group(1) if chosen else None
+
+
+def add_bill(case: Case, user: Any, amount: str | None, *, kind: str = "medical_bill") -> int:
+    document = documents.attach_evidence(
+        actor=user,
+        case=reload(case.id),
+        kind=kind,
+        filename=f"票据{amount}.png",
+        data=PNG,
+        description=f"医疗费 {amount}" if amount else None,
+        amount=amount,
+    )
+    session.commit()
+    return document.id
+
+
+def test_a_new_victim_is_the_injured_party_who_is_not_the_liable_driver(
+    app: Flask, centre: Centre
+) -> None:
+    case = centre.case()
+    reload(case.id).parties[1].id_number = "14230119880412002X"
+    session.commit()
+    client = portal(app, centre.mediator)
+    page = client.get(f"/cases/{case.id}/claims/victims/new").get_data(as_text=True)
+    assert selected_who(page) == "party:乙方"  # the rider, not 甲方 the driver mainly liable
+    assert value_of(page, "name") == reload(case.id).parties[1].name
+    assert value_of(page, "age") == "35"
+    assert value_of(page, "birth_date") == "1988-04-12"  # from the ID number
+    assert 'data-testid="prefilled"' in page
+
+
+def test_the_age_comes_from_the_id_number_when_the_report_gives_none(
+    app: Flask, centre: Centre
+) -> None:
+    case = centre.case()
+    rider = reload(case.id).parties[1]
+    rider.age = None
+    rider.id_number = "142301198811300028"  # 34 on the accident day, 2023-11-05
+    session.commit()
+    assert assessments.new_victim(reload(case.id), {"victims": []})["age"] == 34
+
+
+@pytest.mark.parametrize(
+    ("liabilities", "taken", "expected"),
+    [
+        ({"甲方": "full", "乙方": "none"}, set(), "乙方"),
+        ({"甲方": "full", "乙方": "none"}, {"乙方"}, None),  # never the fully liable driver
+        ({"甲方": "none", "乙方": "main"}, set(), "乙方"),  # the rider before the car's driver
+        ({"甲方": "none", "乙方": "main"}, {"乙方"}, "甲方"),
+    ],
+)
+def test_the_likely_victim_follows_liability_and_role(
+    app: Flask,
+    centre: Centre,
+    liabilities: dict[str, str],
+    taken: set[str],
+    expected: str | None,
+) -> None:
+    case = reload(centre.case().id)
+    for party in case.parties:
+        party.liability = liabilities[party.label]
+    session.flush()
+    assert assessments.likely_victim(case, taken) == expected
+
+
+def test_medical_bills_of_the_evidence_fill_the_medical_rows(app: Flask, centre: Centre) -> None:
+    case = centre.case()
+    first = add_bill(case, centre.mediator, "1200.50")
+    second = add_bill(case, centre.mediator, "300")
+    add_bill(case, centre.mediator, None)  # a bill without its amount is left out
+    add_bill(case, centre.mediator, "80", kind="photo")
+    client = portal(app, centre.mediator)
+
+    page = client.get(f"/cases/{case.id}/claims/victims/new").get_data(as_text=True)
+    assert value_of(page, "medical-0-amount") == "1200.50"
+    assert value_of(page, "medical-0-description") == "医疗费 1200.50"
+    assert re.search(rf'name="medical-0-document">.*?<option selected value="{first}"', page, re.S)
+    assert value_of(page, "medical-1-amount") == "300.00"
+    assert not value_of(page, "medical-2-amount")
+
+    response = client.post(
+        f"/cases/{case.id}/claims/victims/new",
+        data=victim_form(
+            case,
+            **{
+                "medical-0-amount": "1200.50",
+                "medical-0-document": str(first),
+                "medical-1-amount": "250",  # the mediator corrected it
+                "medical-1-document": str(second),
+            },
+        ),
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    bills = session.scalars(select(Claim)).one().data["victims"][0]["items"]["medical"]["bills"]
+    assert [bill["amount"] for bill in bills] == ["1200.50", "250.00"]
+
+    # the filed victim keeps what was filed; a second victim gets no bill twice
+    filed = client.get(f"/cases/{case.id}/claims/victims/v1").get_data(as_text=True)
+    assert value_of(filed, "medical-1-amount") == "250.00"
+    third = add_bill(case, centre.mediator, "99")
+    other = client.get(f"/cases/{case.id}/claims/victims/new").get_data(as_text=True)
+    assert value_of(other, "medical-0-amount") == "99.00"
+    assert re.search(rf'name="medical-0-document">.*?<option selected value="{third}"', other, re.S)
+    assert selected_who(other) != "party:乙方"  # 乙方 is a victim already
+
+
+def test_the_claims_page_leads_into_the_first_victim(app: Flask, centre: Centre) -> None:
+    case = centre.case()
+    client = portal(app, centre.mediator)
+    response = client.get(f"/cases/{case.id}/claims")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/cases/{case.id}/claims/victims/new")
+    assert put_claims(app, centre.mediator, case.id, CLAIMS).status_code == 202
+    assert client.get(f"/cases/{case.id}/claims").status_code == 200
+
+
+def test_save_and_file_lands_on_the_assessment_and_plain_save_on_the_claims(
+    app: Flask, centre: Centre
+) -> None:
+    case = centre.case()
+    client = portal(app, centre.mediator)
+    page = client.get(f"/cases/{case.id}/claims/victims/new").get_data(as_text=True)
+    assert 'data-testid="save-victim"' in page
+    assert "保存并提交计算" in page
+    assert 'data-testid="save-victim-only"' in page
+
+    filed = client.post(
+        f"/cases/{case.id}/claims/victims/new", data=victim_form(case, then="assess")
+    )
+    assert filed.status_code == 302
+    assert filed.headers["Location"].endswith(f"/cases/{case.id}/assessment")
+    assert assessments.latest_assessment(reload(case.id)) is not None
+
+    saved = client.post(
+        f"/cases/{case.id}/claims/victims/new",
+        data=victim_form(reload(case.id), then="claims", who="party:甲方"),
+    )
+    assert saved.status_code == 302
+    assert saved.headers["Location"].endswith(f"/cases/{case.id}/claims")
+    assert len(assessments.latest_claim(reload(case.id)).data["victims"]) == 2
+
+
+def test_removing_a_victim_asks_no_confirmation(app: Flask, centre: Centre) -> None:
+    case = centre.case()
+    claims = copy.deepcopy(CLAIMS)
+    claims["victims"].append({**claims["victims"][0], "id": "v2", "party": "甲方", "age": 40})
+    assert put_claims(app, centre.mediator, case.id, claims).status_code == 202
+    page = portal(app, centre.mediator).get(f"/cases/{case.id}/claims").get_data(as_text=True)
+    assert "/remove" in page
+    assert "data-confirm" not in page  # removing a victim is undone by adding it again

@@ -19,6 +19,7 @@ from app import audit
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.models import (
+    AgreementStatus,
     AuditEvent,
     Case,
     CaseStatus,
@@ -30,7 +31,7 @@ from app.models import (
     OfferStatus,
     User,
 )
-from app.services import assessments, offers
+from app.services import agreements, assessments, offers
 from tests import factories
 from tests.support.centre import Centre as SharedCentre
 
@@ -156,10 +157,16 @@ def test_an_adjuster_offers_and_the_mediator_accepts_for_the_claimant(centre: Ce
     response = centre.post(
         centre.adjuster,
         "",
-        {"payer": "commercial:甲方", "amount": "20000.50", "note": "一次性赔付"},
+        {
+            "payer": "commercial:甲方",
+            "amount": "20000.50",
+            "note": "一次性赔付",
+            "reason": "含后续治疗费",
+        },
     )
     assert response.status_code == 201, response.get_json()
     made = response.get_json()
+    assert made["reason"] == "含后续治疗费"
     assert made["side"] == "insurer"
     assert made["status"] == "open"
     assert made["amount"] == "20000.50"
@@ -328,13 +335,17 @@ def test_an_adjuster_offers_only_for_payers_of_their_insurer(uninsured_centre: C
 
 def test_the_mediator_records_a_liable_partys_position(uninsured_centre: Centre) -> None:
     centre = uninsured_centre
-    position = centre.offer(centre.mediator, payer="party:甲方", amount="5000", side="party")
+    position = centre.offer(
+        centre.mediator, payer="party:甲方", amount="5000", side="party", reason="一次了结"
+    )
     assert position.side == OfferSide.PARTY
     assert position.org_id == centre.committee.id
     with pytest.raises(ValidationFailed):  # a party's position is for a party: payer
         centre.offer(centre.mediator, payer="ctpi:甲方", amount="5000", side="party")
     # the claimant's demand towards the same party is a separate side and supersedes nothing
-    demand = centre.offer(centre.mediator, payer="party:甲方", amount="9000", parent_id=position.id)
+    demand = centre.offer(
+        centre.mediator, payer="party:甲方", amount="9000", parent_id=position.id, reason="误工"
+    )
     assert demand.side == OfferSide.CLAIMANT
     assert status_of(position.id) == OfferStatus.COUNTERED
     # the mediator records the party's answer to the claimant's demand; an adjuster cannot
@@ -349,7 +360,9 @@ def test_the_mediator_records_a_liable_partys_position(uninsured_centre: Centre)
     session.commit()
     assert status_of(demand.id) == OfferStatus.ACCEPTED
     # no notification of the committee about its own recording
-    assert count(Notification) == 0
+    assert (
+        session.scalars(select(Notification).where(Notification.kind.like("offer.%"))).all() == []
+    )
 
 
 # -- answering --------------------------------------------------------------------------------
@@ -516,7 +529,7 @@ def test_expired_offers_cannot_be_answered_and_the_sweep_marks_them(centre: Cent
     offer = centre.offer(
         centre.adjuster, payer="ctpi:甲方", amount="10000", expires_at=utcnow() + timedelta(hours=1)
     )
-    lasting = centre.offer(centre.adjuster, payer="commercial:甲方", amount="10000")
+    lasting = centre.offer(centre.adjuster, payer="commercial:甲方", amount="9000")
     # time passes: the offer's expiry is behind us, but no sweep ran yet
     session.execute(
         text("UPDATE offers SET expires_at = :past WHERE id = :id"),
@@ -633,7 +646,7 @@ def test_an_answer_on_a_page_someone_else_answered_meanwhile_is_a_conflict(
 
 def test_an_action_on_a_case_changed_meanwhile_is_a_conflict(centre: Centre) -> None:
     ctpi_id = centre.offer(centre.adjuster, payer="ctpi:甲方", amount="10000").id
-    commercial_id = centre.offer(centre.adjuster, payer="commercial:甲方", amount="20000").id
+    commercial_id = centre.offer(centre.adjuster, payer="commercial:甲方", amount="9000").id
     accept_first = accept_request(centre, centre.mediator, ctpi_id)
     case = centre.reload()
     session.commit()
@@ -810,3 +823,206 @@ def test_the_portal_keeps_forms_from_those_who_may_not_act(centre: Centre) -> No
     other = portal(centre, centre.other_mediator)
     assert other.get(f"/cases/{centre.case.id}/offers").status_code == 404
     assert status_of(offer.id) == OfferStatus.OPEN
+
+
+# -- guard rails ------------------------------------------------------------------------------
+
+
+def test_an_offer_above_the_assessment_needs_a_reason_naming_the_difference(
+    centre: Centre,
+) -> None:
+    assessed = centre.assessed("commercial:甲方")
+    above = assessed + Decimal("1500.00")
+    refused = centre.post(centre.adjuster, "", {"payer": "commercial:甲方", "amount": str(above)})
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["code"] == "reason_required"
+    assert "1500.00 yuan above the assessed amount" in error["message"]
+    assert count(Offer) == 0
+
+    made = centre.post(
+        centre.adjuster,
+        "",
+        {"payer": "commercial:甲方", "amount": str(above), "reason": "含后续治疗费"},
+    )
+    assert made.status_code == 201, made.get_json()
+    offer = session.get(Offer, made.get_json()["id"])
+    assert offer.reason == "含后续治疗费"
+    (event,) = events("offer.made")
+    assert event.details["content"]["reason"] == "含后续治疗费"
+    assert offers.verify_offer(offer)
+    # the reason is part of what the digest proves
+    session.execute(text("UPDATE offers SET reason = '另议' WHERE id = :id"), {"id": offer.id})
+    session.expire_all()
+    assert not offers.verify_offer(session.get(Offer, offer.id))
+
+
+def test_an_offer_within_the_assessment_hashes_as_offers_always_did(centre: Centre) -> None:
+    offer = centre.offer(centre.adjuster, payer="ctpi:甲方", amount="1000")
+    content = offers.offer_content(offer)
+    assert "reason" not in content  # offers made before reasons existed still verify
+    assert offers.verify_offer(offer)
+
+
+def test_a_ctpi_offer_above_its_limits_names_both_differences(centre: Centre) -> None:
+    assessed = centre.assessed("ctpi:甲方")
+    # 2020 limits with fault (DOMAIN.md §2.4): 180,000 + 18,000 + 2,000
+    assert offers.ctpi_limit(assessments.latest_assessment(centre.reload()), "ctpi:甲方") == (
+        Decimal("200000.00")
+    )
+    refused = centre.post(centre.adjuster, "", {"payer": "ctpi:甲方", "amount": "250000"})
+    assert refused.status_code == 422
+    message = refused.get_json()["error"]["message"]
+    assert f"{Decimal('250000') - assessed:.2f} yuan above the assessed amount" in message
+    assert "50000.00 yuan above the compulsory insurance limits that apply (200000.00" in message
+
+
+def test_an_amount_the_platform_cannot_record_is_refused_clearly(centre: Centre) -> None:
+    for amount in ("1000000000000", 10**15, "99999999999999999.99"):
+        refused = centre.post(
+            centre.adjuster, "", {"payer": "ctpi:甲方", "amount": amount, "reason": "x"}
+        )
+        assert refused.status_code == 422, amount
+        assert refused.get_json()["error"]["code"] == "amount_too_large"
+        assert "more than the platform can record" in refused.get_json()["error"]["message"]
+    assert count(Offer) == 0
+
+
+def test_the_portal_asks_for_the_reason_with_the_difference(centre: Centre) -> None:
+    client = portal(centre, centre.adjuster)
+    assessed = centre.assessed("commercial:甲方")
+    data = {
+        "version": str(centre.reload().version),
+        "payer": "commercial:甲方",
+        "amount": str(assessed + Decimal("800")),
+    }
+    response = client.post(f"/cases/{centre.case.id}/offers", data=data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'data-testid="reason-needed"' in page
+    assert 'name="reason"' in page
+    assert "800.00 yuan above the assessed amount" in page
+    assert count(Offer) == 0
+    response = client.post(
+        f"/cases/{centre.case.id}/offers", data={**data, "reason": "含后续治疗费"}
+    )
+    assert response.status_code == 302
+    assert session.scalars(select(Offer)).one().reason == "含后续治疗费"
+
+
+# -- withdrawal -------------------------------------------------------------------------------
+
+
+def test_the_maker_withdraws_an_open_offer(centre: Centre) -> None:
+    offer = centre.offer(
+        centre.adjuster, payer="ctpi:甲方", amount="10000", expires_at=utcnow() + timedelta(days=2)
+    )
+    assert centre.post(centre.mediator, f"/{offer.id}/withdraw").status_code == 403
+    response = centre.post(centre.adjuster, f"/{offer.id}/withdraw", {})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "withdrawn"
+    assert status_of(offer.id) == OfferStatus.WITHDRAWN
+    deadline = session.scalars(
+        select(Deadline).where(Deadline.subject == f"offer:{offer.id}")
+    ).one()
+    assert deadline.status == DeadlineStatus.CANCELLED
+    (event,) = events("offer.withdrawn")
+    assert event.details["digest"] == offer.digest
+    assert event.actor_id == centre.adjuster.id
+    (note,) = session.scalars(select(Notification).where(Notification.kind == "offer.withdrawn"))
+    assert note.user_id == centre.mediator.id
+    assert offers.verify_offer(session.get(Offer, offer.id))
+
+    answered = centre.post(centre.mediator, f"/{offer.id}/accept")
+    assert answered.status_code == 409
+    assert answered.get_json()["error"]["code"] == "offer_withdrawn"
+    assert "was withdrawn" in answered.get_json()["error"]["message"]
+    again = centre.post(centre.adjuster, f"/{offer.id}/withdraw")
+    assert again.status_code == 409
+    assert "only an open offer can be withdrawn" in again.get_json()["error"]["message"]
+
+
+def test_an_answered_offer_cannot_be_withdrawn(centre: Centre) -> None:
+    offer = centre.offer(centre.adjuster, payer="ctpi:甲方", amount="10000")
+    assert centre.post(centre.mediator, f"/{offer.id}/reject").status_code == 200
+    response = centre.post(centre.adjuster, f"/{offer.id}/withdraw")
+    assert response.status_code == 409
+    assert status_of(offer.id) == OfferStatus.REJECTED
+
+
+def test_the_withdrawal_is_in_the_openapi_document(centre: Centre) -> None:
+    document = centre.app.test_client().get("/api/v1/openapi.json").get_json()
+    assert "post" in document["paths"]["/cases/{case_id}/offers/{offer_id}/withdraw"]
+
+
+def test_the_portal_withdraws_an_offer_from_its_row(centre: Centre) -> None:
+    offer = centre.offer(centre.adjuster, payer="ctpi:甲方", amount="10000")
+    mediator_page = portal(centre, centre.mediator).get(f"/cases/{centre.case.id}/offers")
+    assert f'data-testid="withdraw-{offer.id}"' not in mediator_page.get_data(as_text=True)
+    client = portal(centre, centre.adjuster)
+    page = client.get(f"/cases/{centre.case.id}/offers").get_data(as_text=True)
+    assert f'data-testid="withdraw-{offer.id}"' in page
+    response = client.post(
+        f"/cases/{centre.case.id}/offers/{offer.id}/withdraw",
+        data={"version": str(centre.reload().version)},
+    )
+    assert response.status_code == 302
+    assert status_of(offer.id) == OfferStatus.WITHDRAWN
+    page = client.get(f"/cases/{centre.case.id}/offers").get_data(as_text=True)
+    assert f'data-testid="withdraw-{offer.id}"' not in page
+    assert 'data-status="withdrawn"' in page
+
+
+# -- the agreement on the last acceptance -----------------------------------------------------
+
+
+def settle(centre: Centre, payer: str, accept_as: User) -> Any:
+    offer = centre.offer(centre.adjuster, payer=payer, amount=str(centre.assessed(payer)))
+    return centre.post(accept_as, f"/{offer.id}/accept", {})
+
+
+def test_the_last_acceptance_drafts_the_agreement(centre: Centre) -> None:
+    assert settle(centre, "ctpi:甲方", centre.mediator).status_code == 200
+    assert agreements.current_agreement(centre.reload()) is None  # a payer still disagrees
+    response = settle(centre, "commercial:甲方", centre.mediator)
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "accepted"
+    agreement = agreements.current_agreement(centre.reload())
+    assert agreement is not None
+    assert agreement.status == AgreementStatus.DRAFT
+    assert agreement.data["payment_method"] == offers.DEFAULT_PAYMENT_METHOD
+    assert agreement.data["payment_due"] == agreements.default_payment_due().isoformat()
+    assert {p["payer"] for p in agreement.data["payers"]} == {"ctpi:甲方", "commercial:甲方"}
+    assert agreement.created_by_id == centre.mediator.id
+    assert len(events("agreement.drafted")) == 1
+
+
+def test_an_adjusters_last_acceptance_drafts_it_for_the_assigned_mediator(
+    centre: Centre,
+) -> None:
+    centre.reload().mediator_id = centre.mediator.id
+    session.commit()
+    settle(centre, "ctpi:甲方", centre.mediator)
+    demand = centre.offer(
+        centre.mediator, payer="commercial:甲方", amount=str(centre.assessed("commercial:甲方"))
+    )
+    assert centre.post(centre.adjuster, f"/{demand.id}/accept", {}).status_code == 200
+    agreement = agreements.current_agreement(centre.reload())
+    assert agreement is not None
+    assert agreement.created_by_id == centre.mediator.id
+
+
+def test_the_portal_lands_on_the_drafted_agreement(centre: Centre) -> None:
+    settle(centre, "ctpi:甲方", centre.mediator)
+    offer = centre.offer(
+        centre.adjuster, payer="commercial:甲方", amount=str(centre.assessed("commercial:甲方"))
+    )
+    client = portal(centre, centre.mediator)
+    page = client.get(f"/cases/{centre.case.id}/offers").get_data(as_text=True)
+    assert "data-confirm" not in page  # accepting binds nobody until the agreement is signed
+    response = client.post(
+        f"/cases/{centre.case.id}/offers/{offer.id}/accept",
+        data={"version": str(centre.reload().version)},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/cases/{centre.case.id}/agreement")

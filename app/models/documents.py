@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -28,6 +29,8 @@ class Document(Base):
     # The uploader's file name, kept as data only; never part of the object key.
     filename: Mapped[str | None] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(String(200))
+    # What a bill or receipt says was paid, as the mediator read it when attaching the file.
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     # Derived files (a rendered page of a PDF) point at their source and say which page.
     version_of_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     page: Mapped[int | None]

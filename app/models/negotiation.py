@@ -50,6 +50,7 @@ class OfferStatus(enum.StrEnum):
     COUNTERED = "countered"
     EXPIRED = "expired"
     SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"  # its maker took it back before it was answered
 
 
 class Offer(Base):
@@ -69,6 +70,8 @@ class Offer(Base):
     # Optional item amounts: victim id → item code → amount (strings).
     items: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+    # Why an offer above the assessed amount or the 交强险 limits was made.
+    reason: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[OfferStatus] = mapped_column(

@@ -18,15 +18,18 @@ from sqlalchemy import select
 from app import access, audit, compensation, jobs, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.compensation.catalog import standard_set_from_json
+from app.compensation.items import full_years
 from app.compensation.rules import chosen_standards_year
 from app.db import session, utcnow
 from app.errors import InvalidTransition, ValidationFailed
 from app.labels import ITEM_LABELS, N_, RECOVERY_REASONS
 from app.models import (
+    PAYABLE_STATES,
     Assessment,
     Case,
     CaseStatus,
     Claim,
+    Document,
     InsurerClaim,
     Party,
     PolicyKind,
@@ -148,6 +151,84 @@ def is_ctpi_unknown(party: dict[str, Any]) -> bool:
     return party["kind"] == "vehicle" and "ctpi" not in party and not party.get("hit_and_run")
 
 
+# Liability grades from the least to the most (DOMAIN.md §3.4).
+LIABILITY_ORDER = ("none", "minor", "equal", "main", "full")
+
+
+def likely_victim(case: Case, taken: set[str]) -> str | None:
+    """The label of the party a new victim most likely is, among those not `taken`: someone
+    on foot or on a non-motor vehicle before a motor vehicle's party, the least liable first;
+    never the driver of a vehicle fully liable for the accident."""
+    candidates = [
+        party
+        for party in case_parties(case)
+        if party["id"] not in taken
+        and not (party["kind"] == "vehicle" and party.get("liability") == "full")
+    ]
+    if not candidates:
+        return None
+
+    def rank(party: dict[str, Any]) -> tuple[bool, int]:
+        grade = party.get("liability")
+        order = LIABILITY_ORDER.index(grade) if grade in LIABILITY_ORDER else len(LIABILITY_ORDER)
+        return party["kind"] == "vehicle", order
+
+    return min(candidates, key=rank)["id"]
+
+
+def unclaimed_medical_bills(case: Case, claims: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case's medical bills with an amount that no filed victim's bill names yet, as bill
+    rows of the claims (amount, description, the evidence's id)."""
+    named = set()
+    for victim in claims.get("victims") or []:
+        medical = (victim.get("items") or {}).get("medical")
+        bills = medical.get("bills") if isinstance(medical, dict) else None
+        named |= {str(bill.get("document")) for bill in bills or [] if isinstance(bill, dict)}
+    documents = session.scalars(
+        select(Document)
+        .where(
+            Document.case_id == case.id,
+            Document.kind == "medical_bill",
+            Document.amount.is_not(None),
+        )
+        .order_by(Document.id)
+    )
+    return [
+        {
+            "amount": amount_text(document.amount),
+            "description": (document.description or document.filename or "")[:200],
+            "document": str(document.id),
+        }
+        for document in documents
+        if str(document.id) not in named
+    ]
+
+
+def new_victim(case: Case, claims: dict[str, Any]) -> dict[str, Any]:
+    """A new victim of `claims` as far as the case knows it, for the mediator to check: the
+    likely party with their name, age and date of birth (from the ID number), and the medical
+    bills of the evidence no other victim claims."""
+    victim: dict[str, Any] = {}
+    label = likely_victim(case, {v.get("party") for v in claims.get("victims") or []})
+    party = next((p for p in case.parties if p.label == label), None)
+    if party is not None:
+        victim["party"] = party.label
+        if party.name:
+            victim["name"] = party.name
+        born = party_birth_date(case, party)
+        if born is not None:
+            victim["birth_date"] = born
+        if party.age is not None:
+            victim["age"] = party.age
+        elif born is not None and case.accident_time is not None:
+            accident_day = case.accident_time.astimezone(BEIJING).date()
+            victim["age"] = full_years(date.fromisoformat(born), accident_day)
+    bills = unclaimed_medical_bills(case, claims)
+    if bills:
+        victim["items"] = {"medical": {"bills": bills}}
+    return victim
+
+
 def _apply_insurer_claims(case: Case, by_id: dict[str, dict[str, Any]]) -> None:
     """An adjuster's claim data: the commercial limit of their policy, or its exclusion."""
     for record in session.scalars(select(InsurerClaim).where(InsurerClaim.case_id == case.id)):
@@ -253,7 +334,7 @@ def build_input(case: Case, claims: dict[str, Any], year: int | None = None) -> 
                 victim["age"] = known.age
         if victim.get("appraised_on") and not victim.get("birth_date"):
             # The age at 定残 decides the years of 残疾赔偿金 (人损解释第十二条).
-            born = _birth_date(case, known) if known is not None else None
+            born = party_birth_date(case, known) if known is not None else None
             if born is None:
                 raise ValidationFailed(
                     _(
@@ -440,7 +521,7 @@ def _apply_ctpi_overrides(target: dict[str, Any], override: dict[str, Any], *, p
     target["ctpi"] = {"insurer": insurer[:200], "insured": True} if insurer else {"insured": False}
 
 
-def _birth_date(case: Case, party: Any) -> str | None:
+def party_birth_date(case: Case, party: Any) -> str | None:
     """A party's date of birth from their resident ID number (GB 11643), else as the report
     gives it; None when neither says."""
     number = (party.id_number or "").strip().upper()
@@ -479,11 +560,35 @@ def _assess(data: dict[str, Any], catalog: compensation.Catalog) -> dict[str, An
         raise ValidationFailed(exc.message, field=exc.path) from exc
 
 
+def claims_closed_reason(case: Case) -> str | None:
+    """Why the claims of `case` can no longer be changed (settled, sent on or over); None while
+    they can be, or when only the workflow's own refusal applies (a draft case)."""
+    if case.status == CaseStatus.CLOSED:
+        return _("This case is closed: its claims can no longer be changed.")
+    if case.status == CaseStatus.WITHDRAWN:
+        return _("This case was withdrawn: its claims can no longer be changed.")
+    if case.status in (*PAYABLE_STATES, CaseStatus.CONFIRMING, CaseStatus.PAID):
+        return _("The agreement is signed: the claims can no longer be changed.")
+    if case.status == CaseStatus.LITIGATION:
+        return _(
+            "Mediation ended and the case went towards litigation: the claims are closed here."
+        )
+    return None
+
+
+def require_claims_open(case: Case) -> None:
+    """Raise (409 `claims_closed`) with the reason when the claims of `case` are closed."""
+    closed = claims_closed_reason(case)
+    if closed is not None:
+        raise InvalidTransition(closed, code="claims_closed")
+
+
 def file_claims(
     *, actor: User, case: Case, data: Any, version: int | None = None
 ) -> tuple[Claim, Any]:
     """A mediator files the victims' claims; an assessment job is scheduled (→ `assessing`)."""
     access.require_case_mediator(actor, case)
+    require_claims_open(case)
     check_version(case, version)
     workflow.check(case, "file_claims", actor)  # a certificate's case waits for liability
     claims = _check_claims_shape(data)

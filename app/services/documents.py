@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit, jobs, rendering
+from app import access, audit, jobs, rendering, validation
 from app.db import session
 from app.errors import EvidenceAltered, InvalidTransition, NotFound, ValidationFailed
 from app.models import FINISHED_STATES, Case, Document, Role, User
+from app.money import amount_text
 from app.objects import get_store
 from storage import IntegrityError, ObjectNotFound, new_key
 
@@ -73,15 +77,24 @@ def attach_evidence(
     filename: str | None,
     data: bytes,
     description: str | None = None,
+    amount: Any = None,
 ) -> Document:
-    """Police and mediators add a photo, bill, appraisal or other file to a case."""
+    """Police and mediators add a photo, bill, appraisal or other file to a case; a bill or
+    receipt may carry the amount it shows."""
     access.require_role(actor, Role.POLICE, Role.MEDIATOR)
     if case.status in FINISHED_STATES:
         raise InvalidTransition(_("This case is closed: no more evidence can be added."))
     if kind not in EVIDENCE_KINDS:
         raise ValidationFailed(_("Unknown kind of evidence."))
+    amount = validation.optional_amount(amount, name="amount", label=_("Amount"))
     return store_evidence(
-        actor=actor, case=case, kind=kind, filename=filename, data=data, description=description
+        actor=actor,
+        case=case,
+        kind=kind,
+        filename=filename,
+        data=data,
+        description=description,
+        amount=amount,
     )
 
 
@@ -95,6 +108,7 @@ def store_evidence(
     description: str | None = None,
     media_types: tuple[str, ...] | None = None,
     unsupported: str | None = None,
+    amount: Decimal | None = None,
 ) -> Document:
     """Check an uploaded file by its content (size, type), store it, audit it, preview a PDF."""
     if not data:
@@ -116,6 +130,7 @@ def store_evidence(
         filename=filename,
         description=(description or "").strip()[:200] or None,
     )
+    document.amount = amount
     audit.record(
         "document.added",
         actor=actor,
@@ -126,6 +141,7 @@ def store_evidence(
             "filename": document.filename,
             "sha256": document.sha256,
             "size": document.size,
+            **({"amount": amount_text(amount)} if amount is not None else {}),
         },
     )
     if media_type == "application/pdf":

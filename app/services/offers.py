@@ -7,7 +7,7 @@ import copy
 import hashlib
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
@@ -19,6 +19,7 @@ from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from app.labels import ITEM_LABELS, N_
 from app.models import (
+    Agreement,
     Assessment,
     AuditEvent,
     Case,
@@ -32,13 +33,18 @@ from app.models import (
     User,
 )
 from app.money import amount_text
-from app.services import assessments, deadlines, notifications
+from app.services import agreements, assessments, deadlines, notifications
 from app.services.payers import insurer_payers, payer_org_id, split_payer
 from app.validation import check_version
 
 DEADLINE_KIND = "offer_expiry"
 OFFER_PAYER_KINDS = ("ctpi", "commercial", "seat", "party")  # never `fund`: it only advances
 NOTE_MAX = 2000
+# The largest amount a Numeric(14, 2) column holds is 999,999,999,999.99.
+AMOUNT_CAPACITY = Decimal(10) ** 12
+# How an agreement drafted on the last acceptance says the payers pay; the mediator changes it
+# on the agreement page and drafts again (the document's language: Chinese).
+DEFAULT_PAYMENT_METHOD = "银行转账"
 
 STATUS_LABELS = {
     OfferStatus.OPEN: _l("Awaiting an answer"),
@@ -47,6 +53,7 @@ STATUS_LABELS = {
     OfferStatus.COUNTERED: _l("Countered"),
     OfferStatus.EXPIRED: _l("Expired"),
     OfferStatus.SUPERSEDED: _l("Superseded"),
+    OfferStatus.WITHDRAWN: _l("Withdrawn"),
 }
 SIDE_LABELS = {
     OfferSide.INSURER: _l("Insurer"),
@@ -63,10 +70,12 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def offer_content(offer: Offer) -> dict[str, Any]:
-    """What an offer says, as plain data: the text its digest is computed from."""
+    """What an offer says, as plain data: the text its digest is computed from. The reason for
+    an offer above the assessment is part of it when given (offers without one hash as they
+    always did)."""
     case = session.get(Case, offer.case_id)
     assessment = session.get(Assessment, offer.assessment_id)
-    return {
+    content = {
         "case": case.number,
         "assessment": {"id": assessment.id, "fingerprint": assessment.fingerprint},
         "payer": offer.payer,
@@ -80,6 +89,9 @@ def offer_content(offer: Offer) -> dict[str, Any]:
         "maker": offer.created_by_id,
         "created_at": _iso(offer.created_at),
     }
+    if offer.reason is not None:
+        content["reason"] = offer.reason
+    return content
 
 
 def content_digest(content: dict[str, Any]) -> str:
@@ -113,7 +125,12 @@ def verify_offer(offer: Offer) -> bool:
 # -- checks -----------------------------------------------------------------------------------
 
 
-def _negotiated_assessment(case: Case) -> Assessment:
+def negotiated_assessment(case: Case) -> Assessment:
+    """The assessment offers of `case` are made on; refused unless the case is negotiated."""
+    if case.status == CaseStatus.CLOSED:
+        raise InvalidTransition(
+            _("This case is closed: offers can no longer be made, answered or withdrawn.")
+        )
     if case.status != CaseStatus.NEGOTIATING:
         raise InvalidTransition(
             _("Offers are made and answered while the case is being negotiated.")
@@ -206,6 +223,84 @@ def _check_expiry(expires_at: Any, now: datetime) -> datetime | None:
     return expires_at.astimezone(UTC)
 
 
+def _offered_amount(value: Any) -> Decimal:
+    """The amount offered; one the platform could not record is refused as such, not as a
+    badly written amount."""
+    written = format(value, "f") if isinstance(value, Decimal) else str(value).strip()
+    try:
+        parsed = Decimal(written.replace(",", ""))
+    except InvalidOperation:
+        parsed = None
+    if parsed is not None and parsed.is_finite() and parsed >= AMOUNT_CAPACITY:
+        raise ValidationFailed(
+            _(
+                "An offer of %(amount)s yuan is more than the platform can record (at most "
+                "999,999,999,999.99 yuan): check the amount.",
+                amount=written,
+            ),
+            field="amount",
+            code="amount_too_large",
+        )
+    return validation.amount(value, name="amount", label=_("Amount"))
+
+
+def ctpi_limit(assessment: Assessment, payer: str) -> Decimal | None:
+    """For a 交强险 payer, the sum of the limits of its vehicle's policy under `assessment`
+    (the no-fault limits when the police found the driver without liability, DOMAIN.md §3.2);
+    None for other payers."""
+    kind, label = split_payer(payer)
+    if kind != "ctpi":
+        return None
+    party = next((p for p in assessment.input["request"]["parties"] if p["id"] == label), None)
+    limits = assessment.result["rule_set"]["ctpi_limits"]
+    applying = limits[
+        "no_fault" if party is not None and party.get("liability") == "none" else "fault"
+    ]
+    return sum((Decimal(limit) for limit in applying.values()), Decimal("0.00"))
+
+
+def offer_excess(assessment: Assessment, payer: str, amount: Decimal) -> dict[str, str] | None:
+    """How far an offer of `amount` for `payer` goes beyond the payer's total in the assessment
+    and, for 交强险, beyond the limits that apply; None when it does not."""
+    assessed = Decimal(assessment.result["totals"].get(payer, "0.00"))
+    if amount <= assessed:
+        return None
+    excess = {
+        "assessed": amount_text(assessed),
+        "difference": amount_text(amount - assessed),
+    }
+    limit = ctpi_limit(assessment, payer)
+    if limit is not None and amount > limit:
+        excess.update(limit=amount_text(limit), over_limit=amount_text(amount - limit))
+    return excess
+
+
+def _check_reason(reason: Any, assessment: Assessment, payer: str, amount: Decimal) -> str | None:
+    """The reason an offer above the assessment needs (kept when given for any offer)."""
+    reason = validation.text(reason, name="reason", label=_("Reason"), limit=NOTE_MAX)
+    excess = offer_excess(assessment, payer, amount)
+    if excess is None or reason:
+        return reason
+    if "limit" in excess:
+        message = _(
+            "The offer of %(amount)s yuan for %(payer)s is %(difference)s yuan above the "
+            "assessed amount (%(assessed)s yuan) and %(over_limit)s yuan above the compulsory "
+            "insurance limits that apply (%(limit)s yuan): give the reason for offering more.",
+            amount=amount_text(amount),
+            payer=payer,
+            **excess,
+        )
+    else:
+        message = _(
+            "The offer of %(amount)s yuan for %(payer)s is %(difference)s yuan above the "
+            "assessed amount (%(assessed)s yuan): give the reason for offering more.",
+            amount=amount_text(amount),
+            payer=payer,
+            **excess,
+        )
+    raise ValidationFailed(message, field="reason", code="reason_required", **excess)
+
+
 def _side_of(actor: User, case: Case, payer: str, side: Any) -> tuple[OfferSide, int]:
     """The side `actor` speaks for on `payer`, and the organisation the offer comes from."""
     wanted = None
@@ -282,6 +377,15 @@ def _locked_offer(case: Case, offer_id: Any) -> Offer:
 
 
 def _check_open(offer: Offer, now: datetime) -> None:
+    if offer.status == OfferStatus.WITHDRAWN:
+        raise InvalidTransition(
+            _(
+                "Offer %(id)s was withdrawn by the side that made it and can no longer be "
+                "answered.",
+                id=offer.id,
+            ),
+            code="offer_withdrawn",
+        )
     if offer.status != OfferStatus.OPEN:
         raise InvalidTransition(
             _(
@@ -358,12 +462,14 @@ def make_offer(
     parent_id: Any = None,
     version: int | None = None,
     side: Any = None,
+    reason: Any = None,
 ) -> Offer:
     """An adjuster's offer for their insurer's payer, or (by the case's mediator) the claimant's
-    counter or a liable party's position; earlier open offers of that side are superseded."""
+    counter or a liable party's position; earlier open offers of that side are superseded. An
+    offer above the payer's assessed total (or a 交强险 payer's limits) needs a reason."""
     access.require_role(actor, Role.ADJUSTER, Role.MEDIATOR)
     check_version(case, version)
-    assessment = _negotiated_assessment(case)
+    assessment = negotiated_assessment(case)
     payer = _check_payer(payer, assessment)
     offer_side, org_id = _side_of(actor, case, payer, side)
     now = utcnow()
@@ -373,10 +479,11 @@ def make_offer(
             raise ValidationFailed(_("Give an amount or item amounts."), field="amount")
         offered = _items_amount(assessment, payer, items)
     else:
-        offered = validation.amount(amount, name="amount", label=_("Amount"))
+        offered = _offered_amount(amount)
         if items is not None:
             _items_amount(assessment, payer, items)  # the engine checks the items too
     note = validation.text(note, name="note", label=_("Note"), limit=NOTE_MAX)
+    reason = _check_reason(reason, assessment, payer, offered)
     expires_at = _check_expiry(expires_at, now)
 
     open_offers = _open_offers(case, payer)
@@ -409,6 +516,7 @@ def make_offer(
         amount=offered,
         items=items,
         note=note,
+        reason=reason,
         expires_at=expires_at,
         status=OfferStatus.OPEN,
         created_by_id=actor.id,
@@ -521,7 +629,7 @@ def answer_offer(
     access.require_role(actor, Role.ADJUSTER, Role.MEDIATOR)
     check_version(case, version)
     offer = _locked_offer(case, offer_id)
-    _negotiated_assessment(case)
+    negotiated_assessment(case)
     if not may_answer(actor, case, offer):
         raise NotAllowed(_("Only the other side may answer offer %(id)s.", id=offer.id))
     now = utcnow()
@@ -565,6 +673,92 @@ def answer_offer(
                 else N_(
                     "Your offer of %(amount)s yuan for %(payer)s in case %(number)s was rejected."
                 )
+            ),
+            amount=amount_text(offer.amount),
+            payer=offer.payer,
+            number=case.number,
+        )
+    session.flush()
+    if accept:
+        draft_when_agreed(actor=actor, case=case)
+    return offer
+
+
+def draft_when_agreed(*, actor: User, case: Case) -> Agreement | None:
+    """Once every payer the agreement needs has an accepted offer and no agreement is in force,
+    draft it (default payment method and due date; the mediator may change them and draft
+    again). The drafter is `actor` when a mediator of the case, else the case's assigned
+    mediator; None when nothing was drafted."""
+    needed = agreements.payers_to_agree(case)
+    if not needed or any(row["offer"] is None for row in needed):
+        return None
+    if agreements.current_agreement(case) is not None:
+        return None
+    drafter = actor if access.is_case_mediator(actor, case) else _assigned_mediator(case)
+    if drafter is None:
+        return None
+    return agreements.draft_agreement(
+        actor=drafter, case=case, payment_method=DEFAULT_PAYMENT_METHOD
+    )
+
+
+def _assigned_mediator(case: Case) -> User | None:
+    mediator = session.get(User, case.mediator_id) if case.mediator_id else None
+    return mediator if mediator is not None and access.is_case_mediator(mediator, case) else None
+
+
+def may_withdraw(actor: User, case: Case, offer: Offer) -> bool:
+    """Whether `actor` speaks for the side that made `offer` (and so may withdraw it)."""
+    if offer.side == OfferSide.INSURER:
+        return access.can(actor, Role.ADJUSTER) and actor.org_id == offer.org_id
+    return access.is_case_mediator(actor, case) and actor.org_id == offer.org_id
+
+
+def withdraw_offer(*, actor: User, case: Case, offer_id: int, version: int | None = None) -> Offer:
+    """The side that made an open offer takes it back before it is answered; its expiry timer
+    is cancelled and the answering side told."""
+    access.require_role(actor, Role.ADJUSTER, Role.MEDIATOR)
+    check_version(case, version)
+    offer = _locked_offer(case, offer_id)
+    negotiated_assessment(case)
+    if not may_withdraw(actor, case, offer):
+        raise NotAllowed(_("Only the side that made offer %(id)s may withdraw it.", id=offer.id))
+    if offer.status != OfferStatus.OPEN:
+        raise InvalidTransition(
+            _(
+                "Offer %(id)s is no longer open (%(status)s); only an open offer can be withdrawn.",
+                id=offer.id,
+                status=STATUS_LABELS[OfferStatus(offer.status)],
+            )
+        )
+    now = utcnow()
+    offer.status = OfferStatus.WITHDRAWN
+    offer.answered_by_id = actor.id  # who closed it, and when
+    offer.answered_at = now
+    cancelled = deadlines.close_deadlines(
+        case=case, kind=DEADLINE_KIND, subject=f"offer:{offer.id}", status=DeadlineStatus.CANCELLED
+    )
+    case.updated_at = now
+    audit.record(
+        "offer.withdrawn",
+        actor=actor,
+        case_id=case.id,
+        subject=f"offer:{offer.id}",
+        details={
+            "digest": offer.digest,
+            "payer": offer.payer,
+            "amount": amount_text(offer.amount),
+            "cancelled_deadlines": [deadline.id for deadline in cancelled],
+        },
+    )
+    answerer, _role = answering_org(case, offer)
+    if answerer is not None and answerer != actor.org_id:
+        notifications.notify_org(
+            org_id=answerer,
+            case=case,
+            kind="offer.withdrawn",
+            message=N_(
+                "The offer of %(amount)s yuan for %(payer)s in case %(number)s was withdrawn."
             ),
             amount=amount_text(offer.amount),
             payer=offer.payer,
