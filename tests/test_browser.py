@@ -86,8 +86,10 @@ def test_police_logs_in_and_sees_empty_case_list(
     empty = page.get_by_test_id("empty-case-list")
     expect(empty).to_be_visible()
     expect(empty).to_contain_text("暂无案件")
-    # Bootstrap's stylesheet is applied (served locally): the navbar is Bootstrap blue.
-    expect(page.locator("nav.navbar")).to_have_css("background-color", "rgb(13, 110, 253)")
+    # Bootstrap's stylesheet is applied (served locally): the navbar is a flex box; app.css
+    # gives it the portal's dark blue (white text on it meets WCAG 2.1 AA).
+    expect(page.locator("nav.navbar")).to_have_css("display", "flex")
+    expect(page.locator("nav.navbar")).to_have_css("background-color", "rgb(10, 48, 105)")
     page.wait_for_load_state("networkidle")
 
     hosts = {urlsplit(url).hostname for url in browser_page.urls}
