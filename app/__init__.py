@@ -12,7 +12,7 @@ from flask import Flask
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: validated settings, database, storage, jobs, auth, views and CLI."""
-    from app import auth, db, errors, i18n, jobs, labels, web, workflow
+    from app import auth, db, errors, i18n, jobs, labels, web, workflow, worklist
     from app.config import load_settings
     from app.services import closure
     from blueprints import register_blueprints
@@ -46,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     labels.init_app(app)
     workflow.init_app(app)
+    worklist.init_app(app)
     web.init_app(app)
     register_blueprints(app)
     return app

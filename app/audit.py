@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.db import get_db, session, utcnow
 from app.models import AuditEvent, AuditHead, User
+from app.services import notifications
 
 GENESIS = "0" * 64
 
@@ -96,6 +97,9 @@ def record(
     head.last_id = event.id
     head.last_hash = event.hash
     head.count += 1
+    if actor is not None and case_id is not None and db_session is session:
+        # The organisation acted on the case: its messages about the case are dealt with.
+        notifications.clear_for_org(db_session, org_id=actor.org_id, case_id=case_id)
     db_session.flush()
     return event
 

@@ -133,6 +133,12 @@ TRANSITIONS: tuple[Transition, ...] = (
         _l("Confirm the report"),
         N_("Only a draft case can be confirmed."),
         "case.confirmed",
+        notices=(
+            Notice(
+                "committee",
+                N_("Case %(number)s was confirmed by the police and waits for its mediation."),
+            ),
+        ),
     ),
     Transition(
         "withdraw",
@@ -163,6 +169,12 @@ TRANSITIONS: tuple[Transition, ...] = (
         _l("Assessment ready"),
         N_("Only a case being assessed can move on to negotiation."),
         "case.assessed",
+        notices=(
+            Notice(
+                "insurers",
+                N_("Case %(number)s is assessed: the mediation waits for your offer."),
+            ),
+        ),
     ),
     Transition(
         "sign_agreement",

@@ -9,11 +9,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, SelectMultipleField, StringField
+from wtforms import BooleanField, DateField, HiddenField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app import access, workflow
+from app import access, workflow, worklist
 from app.errors import DomainError
 from app.models import Agreement, Case, Role
 from app.services import agreements, tribunal
@@ -48,6 +48,9 @@ class SignAgreementForm(FlaskForm):
     scan = FileField(
         _l("Scan of the signed agreement (PDF, JPEG or PNG)"), validators=[FileRequired()]
     )
+    apply_for_confirmation = BooleanField(
+        _l("The parties also apply for judicial confirmation now (they may within 30 days)")
+    )
     version = HiddenField()
 
 
@@ -59,8 +62,10 @@ def _may_act(case: Case) -> bool:
     return workflow.permits(case, "draft_agreement", current_user)
 
 
-def _sign_form(agreement: Agreement | None) -> SignAgreementForm:
-    form = SignAgreementForm()
+def _sign_form(case: Case, agreement: Agreement | None) -> SignAgreementForm:
+    # At the centre the parties usually apply for confirmation as they sign: ticked by default
+    # when a tribunal serves the case.
+    form = SignAgreementForm(apply_for_confirmation=tribunal.serving_tribunal(case) is not None)
     signatories = agreements.required_signers(agreement) if agreement is not None else []
     form.signers.choices = [(s["id"], s.get("label") or s["id"]) for s in signatories]
     return form
@@ -82,7 +87,7 @@ def _render(
             payment_due=agreements.default_payment_due(),
         )
     if sign_form is None:
-        sign_form = _sign_form(agreement)
+        sign_form = _sign_form(case, agreement)
     return render_template(
         "agreements/show.html",
         case=case,
@@ -130,7 +135,7 @@ def draft(case_id: int):
 def sign(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
-    form = _sign_form(agreements.current_agreement(case))
+    form = _sign_form(case, agreements.current_agreement(case))
     if not form.validate_on_submit():
         return _render(case, sign_form=form), 400
     try:
@@ -142,11 +147,19 @@ def sign(case_id: int):
             data=form.scan.data.read(),
             version=_version(),
         )
+        if form.apply_for_confirmation.data:
+            tribunal.request_confirmation(actor=current_user, case=case)
     except DomainError as exc:
         refuse(exc)
         return _render(case, sign_form=form), exc.status
-    flash(_("The signatures were recorded: the case is agreed."), "success")
-    return redirect(url_for("agreements.show", case_id=case.id))
+    if form.apply_for_confirmation.data:
+        flash(
+            _("The signatures were recorded and the agreement was sent to the tribunal."),
+            "success",
+        )
+    else:
+        flash(_("The signatures were recorded: the case is agreed."), "success")
+    return redirect(worklist.next_url(case, current_user))
 
 
 @bp.post("/<int:case_id>/confirmation-request")
@@ -159,4 +172,4 @@ def request_confirmation(case_id: int):
         refuse(exc)
         return redirect(url_for("agreements.show", case_id=case.id))
     flash(_("The agreement was sent to the tribunal for judicial confirmation."), "success")
-    return redirect(url_for("cases.show", case_id=case.id))
+    return redirect(worklist.next_url(case, current_user))

@@ -8,7 +8,7 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import access, presenters
+from app import access, presenters, worklist
 from app.db import AfterCommit
 from app.errors import ValidationFailed
 from app.labels import DEADLINE_KINDS, DEADLINE_STATUS_LABELS
@@ -61,7 +61,7 @@ def notification_json(item: Notification) -> dict[str, Any]:
         "id": item.id,
         "case_id": item.case_id,
         "kind": item.kind,
-        "message": notifications.notification_text(item),
+        "message": worklist.notification_text(item),
         "created_at": presenters.iso(item.created_at),
         "read": item.read_at is not None,
         "read_at": presenters.iso(item.read_at),

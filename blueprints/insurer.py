@@ -22,9 +22,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app import access, presenters
+from app import access, presenters, worklist
 from app.errors import DomainError
 from app.models import MEDIATED_STATES, Case, Role
+from app.money import amount_text
 from app.services import assessments, insurers, payments
 from app.services import cases as case_service
 from app.web import refuse
@@ -204,12 +205,17 @@ def save_claim(case_id: int):
 
 
 def _payment_form(case: Case, form: PaymentForm | None = None) -> PaymentForm:
+    owing = payments.recordable_payers(current_user, case)
     if form is None:
-        form = PaymentForm(data={"version": str(case.version), "paid_on": payments.today()})
+        # The first payer still owing, with what it owes: a full payment is typed in once.
+        data = {"version": str(case.version), "paid_on": payments.today()}
+        if owing:
+            data |= {"payer": owing[0]["payer"], "amount": amount_text(owing[0]["outstanding"])}
+        form = PaymentForm(data=data)
     labels = _payer_labels([case])
     form.payer.choices = [
         (row["payer"], row["label"] or labels.get((case.id, row["payer"]), row["payer"]))
-        for row in payments.recordable_payers(current_user, case)
+        for row in owing
     ]
     return form
 
@@ -254,4 +260,4 @@ def record_payment(case_id: int):
         refuse(exc, flash_reason=False)
         return _render_payments(case, _payment_form(case, form), exc), exc.status
     flash(_("The payment was recorded."), "success")
-    return redirect(url_for("insurer.payments_page", case_id=case.id))
+    return redirect(worklist.next_url(case, current_user))

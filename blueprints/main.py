@@ -6,9 +6,11 @@ from flask import Blueprint, jsonify, redirect, render_template, request, sessio
 from flask_login import current_user
 from sqlalchemy import text
 
-from app import db
+from app import db, worklist
 from app.i18n import LOCALES
-from app.services import deadlines, liability, notifications
+from app.models import Role
+from app.services import deadlines, notifications
+from blueprints.forms import UploadForm
 
 bp = Blueprint("main", __name__)
 HOME_LIMIT = 100  # deadlines on the home page; the API lists them all
@@ -16,17 +18,19 @@ HOME_LIMIT = 100  # deadlines on the home page; the API lists them all
 
 @bp.get("/")
 def home():
-    """The signed-in user's desk: what waits on them (a mediator: liability to decide first),
-    deadlines soonest first, and new messages."""
+    """The signed-in user's desk: the cases waiting on their organisation with the action each
+    waits for (the police: the upload form too), their deadlines and new messages."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     waiting = deadlines.waiting_on(current_user, limit=HOME_LIMIT)
     return render_template(
         "dashboard/home.html",
+        tasks=worklist.queue(current_user),
+        queue_limit=worklist.QUEUE_LIMIT,
+        upload_form=UploadForm(formdata=None) if current_user.role == Role.POLICE else None,
         waiting=waiting,
         more=len(waiting) == HOME_LIMIT,
         details=deadlines.deadline_details(waiting),
-        awaiting_liability=liability.cases_awaiting_decision(current_user, limit=HOME_LIMIT),
         unread=notifications.user_notifications(current_user, limit=10, unread_only=True),
         unread_total=notifications.unread_count(current_user),
     )

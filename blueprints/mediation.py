@@ -25,7 +25,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from app import access
+from app import access, worklist
 from app.db import session
 from app.errors import DomainError, NotAllowed
 from app.models import MEDIATED_STATES, Case, Role
@@ -167,8 +167,11 @@ def _render(case: Case, status: int = 200, **forms: FlaskForm) -> tuple[str, int
     return page, status
 
 
-def _attempt(case: Case, action: Callable[[], Any], done: str, **forms: FlaskForm) -> Any:
-    """Call the service and commit; a refusal other than a denial is shown on the page."""
+def _attempt(
+    case: Case, action: Callable[[], Any], done: str, *, onward: bool = False, **forms: FlaskForm
+) -> Any:
+    """Call the service and commit; a refusal other than a denial is shown on the page. Back
+    to the mediation page, or `onward` to the page of the user's next action."""
     try:
         action()
     except NotAllowed:
@@ -177,6 +180,8 @@ def _attempt(case: Case, action: Callable[[], Any], done: str, **forms: FlaskFor
         refuse(exc)
         return _render(session.get(Case, case.id) or case, exc.status, **forms)
     flash(done, "success")
+    if onward:
+        return redirect(worklist.next_url(case, current_user))
     return redirect(url_for("mediation.show", case_id=case.id))
 
 
@@ -255,6 +260,7 @@ def decide_liability(case_id: int):
             version=form.version.data,
         ),
         _("The liability was recorded."),
+        onward=True,
         liability=form,
     )
 

@@ -6,8 +6,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import access
-from app.models import Role
+from app import access, worklist
+from app.db import session
+from app.errors import NotFound
+from app.models import Notification, Role
 from app.services import notifications
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -25,7 +27,7 @@ def _inbox() -> dict[str, object]:
 
     return {
         "unread_notifications": unread_notifications,
-        "notification_text": notifications.notification_text,
+        "notification_text": worklist.notification_text,
     }
 
 
@@ -45,3 +47,13 @@ def mark_read():
     if marked:
         flash(_("Marked %(count)s notification(s) read.", count=marked), "success")
     return redirect(url_for("notifications.index"))
+
+
+@bp.get("/<int:notification_id>")
+def open_notification(notification_id: int):
+    """Follow a message to the page it is about; following it marks it read."""
+    item = session.get(Notification, notification_id)
+    if item is None or item.user_id != current_user.id:
+        raise NotFound(_("No such notification."))
+    notifications.mark_read(user=current_user, ids=[item.id])
+    return redirect(worklist.notification_url(item, current_user))

@@ -13,12 +13,12 @@ from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, T
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app import access, presenters
+from app import access, presenters, worklist
 from app.clock import BEIJING
 from app.errors import DomainError, InvalidTransition
 from app.models import Assessment, Case, CaseStatus, Offer, OfferSide, OfferStatus, Role
 from app.money import amount_text
-from app.services import assessments, offers
+from app.services import agreements, assessments, offers
 from app.web import refuse
 
 bp = Blueprint("offers", __name__, url_prefix="/cases")
@@ -51,6 +51,10 @@ class OfferForm(FlaskForm):
         _l("Open until (Beijing time, optional)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=offers.NOTE_MAX)])
+    reason = TextAreaField(
+        _l("Reason for offering more than the assessment"),
+        validators=[Optional(), Length(max=offers.NOTE_MAX)],
+    )
 
 
 def _context(case: Case) -> tuple[Assessment | None, list[Offer], list[str], dict[str, str]]:
@@ -85,8 +89,12 @@ def _set_choices(form: OfferForm, case: Case, trail: list[Offer], labels: dict[s
     ]
 
 
-def _new_form(case: Case, trail: list[Offer], labels: dict[str, str]) -> OfferForm:
-    """An empty offer form; `?counter=<id>` prefills it to counter that offer."""
+def _new_form(
+    case: Case, trail: list[Offer], labels: dict[str, str], assessment: Assessment | None
+) -> OfferForm:
+    """An offer form; `?counter=<id>` prefills it to counter that offer. An adjuster's starts
+    with the first of the insurer's payers nobody has agreed or offered for yet, at the
+    assessed amount."""
     form = OfferForm(data={"version": str(case.version)})
     _set_choices(form, case, trail, labels)
     wanted = request.args.get("counter", "")
@@ -94,13 +102,19 @@ def _new_form(case: Case, trail: list[Offer], labels: dict[str, str]) -> OfferFo
     if parent is not None and wanted in {choice.value for choice in form.parent_id.choices}:
         form.parent_id.data = wanted
         form.payer.data = parent.payer
+    elif assessment is not None and current_user.role == Role.ADJUSTER:
+        busy = {o.payer for o in trail if o.status in (OfferStatus.OPEN, OfferStatus.ACCEPTED)}
+        open_payer = next((c.value for c in form.payer.choices if c.value not in busy), None)
+        if open_payer is not None:
+            form.payer.data = open_payer
+            form.amount.data = assessment.result["totals"][open_payer]
     return form
 
 
 def _render(case: Case, form: OfferForm | None = None, status: int = 200):
     assessment, trail, payers, labels = _context(case)
     if form is None:
-        form = _new_form(case, trail, labels)
+        form = _new_form(case, trail, labels, assessment)
     else:  # shown again after a refusal: offer what is possible now
         _set_choices(form, case, trail, labels)
     users, orgs = offers.people_of(trail)
@@ -128,6 +142,13 @@ def _render(case: Case, form: OfferForm | None = None, status: int = 200):
             if negotiating
             and o.status == OfferStatus.OPEN
             and offers.may_answer(current_user, case, o)
+        },
+        withdrawable={
+            o.id
+            for o in trail
+            if negotiating
+            and o.status == OfferStatus.OPEN
+            and offers.may_withdraw(current_user, case, o)
         },
         users=users,
         orgs=orgs,
@@ -172,6 +193,8 @@ def _refused(case: Case, exc: DomainError | StaleDataError, form: OfferForm | No
     if exc.status in (403, 404):
         raise exc  # the error handlers answer (and audit) a denial
     refuse(exc)
+    if form is not None and exc.details.get("field") == "reason":
+        form.reason.errors = [*form.reason.errors, exc.message]
     return _render(case, form, exc.status)
 
 
@@ -187,6 +210,10 @@ def make(case_id: int):
     form = OfferForm()
     _assessment, trail, _payers, labels = _context(case)
     _set_choices(form, case, trail, labels)
+    try:
+        offers.negotiated_assessment(case)  # a finished case says so, not "choose a payer"
+    except DomainError as exc:
+        return _refused(case, exc, form)
     if not form.validate_on_submit():
         return _render(case, form, 400)
     expires_at = form.expires_at.data.replace(tzinfo=BEIJING) if form.expires_at.data else None
@@ -201,12 +228,13 @@ def make(case_id: int):
             expires_at=expires_at,
             parent_id=int(form.parent_id.data) if form.parent_id.data else None,
             side=form.side.data if access.can(current_user, Role.MEDIATOR) else None,
+            reason=form.reason.data,
             version=_version(),
         )
     except (DomainError, StaleDataError) as exc:
         return _refused(case, exc, form)
     flash(_("The offer was recorded."), "success")
-    return redirect(url_for("offers.index", case_id=case.id))
+    return redirect(worklist.next_url(case, current_user))
 
 
 def _answer(case_id: int, offer_id: int, *, accept: bool):
@@ -223,8 +251,17 @@ def _answer(case_id: int, offer_id: int, *, accept: bool):
         )
     except (DomainError, StaleDataError) as exc:
         return _refused(case, exc)
+    if accept and agreements.current_agreement(case) is not None:
+        flash(
+            _(
+                "The offer was accepted. Every payer has agreed: the agreement was drafted. "
+                "Check the payment method and date, then print it for signing."
+            ),
+            "success",
+        )
+        return redirect(url_for("agreements.show", case_id=case.id))
     flash(_("The offer was accepted.") if accept else _("The offer was rejected."), "success")
-    return redirect(url_for("offers.index", case_id=case.id))
+    return redirect(worklist.next_url(case, current_user))
 
 
 @bp.post("/<int:case_id>/offers/<int:offer_id>/accept")
@@ -235,3 +272,14 @@ def accept(case_id: int, offer_id: int):
 @bp.post("/<int:case_id>/offers/<int:offer_id>/reject")
 def reject(case_id: int, offer_id: int):
     return _answer(case_id, offer_id, accept=False)
+
+
+@bp.post("/<int:case_id>/offers/<int:offer_id>/withdraw")
+def withdraw(case_id: int, offer_id: int):
+    case = _acting_case(case_id)
+    try:
+        offers.withdraw_offer(actor=current_user, case=case, offer_id=offer_id, version=_version())
+    except (DomainError, StaleDataError) as exc:
+        return _refused(case, exc)
+    flash(_("The offer was withdrawn."), "success")
+    return redirect(worklist.next_url(case, current_user))

@@ -155,7 +155,8 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "documents.content": {"GET": row(LOGIN, *BY_CASE)},
     # claims and assessments: the world's cases have none filed yet.
     "assessments.show": {"GET": row(LOGIN, *BY_CASE)},
-    "assessments.claims": {"GET": row(LOGIN, *(only(MEDIATOR, 200, r) for r in USER_ROLES))},
+    # With no victim yet, the claims page leads the mediator into the first one.
+    "assessments.claims": {"GET": row(LOGIN, *(only(MEDIATOR, 302, r) for r in USER_ROLES))},
     "assessments.save_settings": {
         "POST": row(LOGIN, *(only(MEDIATOR, 400, r) for r in USER_ROLES))
     },
@@ -170,6 +171,8 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "assessments.remove_victim": {
         "POST": row(LOGIN, *(passes_where_seen(MEDIATOR, r) for r in USER_ROLES))
     },
+    # Served in the demo only: the suite runs in testing mode.
+    "police.sample_letter": {"GET": row(LOGIN, 404, 403, 403, 403, 403)},
     "police.upload": {
         "GET": row(LOGIN, 200, 403, 403, 403, 403),
         "POST": row(LOGIN, 400, 403, 403, 403, 403),
@@ -220,16 +223,20 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     },
     # -- offers
     # The world's cases have no assessment and no offers: the trail is empty for whoever sees
-    # the case; adjusters and mediators get past the role check, then an empty offer is refused
-    # as input and an answer to an offer the case does not have is not found.
+    # the case; adjusters and mediators get past the role check, then an offer on a case with
+    # no assessment is refused as a conflict and an answer to an offer the case does not have
+    # is not found.
     "offers.index": {"GET": row(LOGIN, *BY_CASE)},
     "offers.make": {
-        "POST": row(LOGIN, *(only(("adjuster", "mediator"), 400, r) for r in USER_ROLES))
+        "POST": row(LOGIN, *(only(("adjuster", "mediator"), 409, r) for r in USER_ROLES))
     },
     "offers.accept": {
         "POST": row(LOGIN, *(passes_where_seen(("adjuster", "mediator"), r) for r in USER_ROLES))
     },
     "offers.reject": {
+        "POST": row(LOGIN, *(passes_where_seen(("adjuster", "mediator"), r) for r in USER_ROLES))
+    },
+    "offers.withdraw": {
         "POST": row(LOGIN, *(passes_where_seen(("adjuster", "mediator"), r) for r in USER_ROLES))
     },
     "api.list_offers": {"GET": row(401, *BY_CASE)},
@@ -240,6 +247,9 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
         "POST": row(401, *(passes_where_seen(("adjuster", "mediator"), r) for r in USER_ROLES))
     },
     "api.reject_offer": {
+        "POST": row(401, *(passes_where_seen(("adjuster", "mediator"), r) for r in USER_ROLES))
+    },
+    "api.withdraw_offer": {
         "POST": row(401, *(passes_where_seen(("adjuster", "mediator"), r) for r in USER_ROLES))
     },
     # -- settlement agreement
@@ -290,6 +300,8 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "api.decide_liability": {"PUT": row(401, *(only(MEDIATOR, 422, r) for r in USER_ROLES))},
     "notifications.index": {"GET": row(LOGIN, 200, 200, 200, 200, 200)},
     "notifications.mark_read": {"POST": row(LOGIN, *[Redirect("/notifications")] * 5)},
+    # Only one's own message is followed: no message 0 exists for anyone.
+    "notifications.open_notification": {"GET": row(LOGIN, 404, 404, 404, 404, 404)},
     "api.mediation_assign": {
         "POST": row(401, *(passes_where_seen(("mediator", "admin"), r) for r in USER_ROLES))
     },
@@ -402,6 +414,7 @@ class World:
             "year": 2023,
             "victim_id": "v1",
             "offer_id": 0,
+            "notification_id": 0,
         }
         unknown = rule.arguments - values.keys()
         assert not unknown, f"teach World.arguments to fill {sorted(unknown)} of {rule.rule}"

@@ -103,8 +103,7 @@ def test_the_whole_life_of_a_case_in_the_portal(
     page.locator("nav").get_by_role("link", name="上传认定书").click()
     page.set_input_files("input[name=reports]", [str(letter)])
     page.locator("main form button[type=submit]").click()
-    page.locator("[data-testid=upload-results] tbody tr").first.get_by_role("link").click()
-    expect(page).to_have_url(re.compile(r"/review$"))
+    expect(page).to_have_url(re.compile(r"/review$"))  # a single letter: straight to its review
     case_url = page.url.removesuffix("/review").replace("/police/cases/", "/cases/")
     page.get_by_test_id("confirm").click()
     page.goto(case_url)
@@ -115,8 +114,7 @@ def test_the_whole_life_of_a_case_in_the_portal(
     victim = min(centre.truth["parties"], key=lambda p: GRADE_ORDER.index(p["liability"]))
     log_in(page, centre.url, centre.users["mediator"])
     page.goto(case_url)
-    page.get_by_test_id("enter-claims").click()
-    page.get_by_test_id("add-victim").click()
+    page.get_by_test_id("enter-claims").click()  # no victim yet: straight into the first
     form = page.get_by_test_id("victim-form")
     form.locator("select[name=who]").select_option(f"party:{victim['label']}")
     form.locator("input[name=age]").fill("40")
@@ -158,19 +156,23 @@ def test_the_whole_life_of_a_case_in_the_portal(
 
     # Mediator: accept, draft, sign, apply for judicial confirmation.
     log_in(page, centre.url, centre.users["mediator"])
-    page.goto(case_url + "/offers")
     for payer in payers:
+        page.goto(case_url + "/offers")
         page.get_by_test_id(f"payer-{payer}").locator(
             "form[data-testid^=answer-] button.btn-success"
         ).click()
+    expect(page).to_have_url(re.compile(r"/agreement$"))  # the last acceptance drafted it
+    page.goto(case_url + "/offers")
+    for payer in payers:
         expect(page.get_by_test_id(f"payer-{payer}").get_by_test_id("settled")).to_be_visible()
     page.goto(case_url)
     page.get_by_test_id("agreement-link").click()
     page.get_by_test_id("draft-form").locator("input[name=payment_method]").fill("银行转账")
     page.get_by_test_id("draft-form").locator("button[type=submit]").click()
     sign = page.get_by_test_id("sign-form")
-    for box in sign.locator("input[type=checkbox]").all():
+    for box in sign.locator("input[name=signers]").all():
         box.check()
+    sign.locator("input[name=apply_for_confirmation]").uncheck()  # applied for on its own below
     sign.locator("input[type=file]").set_input_files(str(scan_file(tmp_path)))
     sign.locator("button[type=submit]").click()
     expect(page.get_by_test_id("agreement-status")).to_have_text("已签署")
@@ -186,13 +188,12 @@ def test_the_whole_life_of_a_case_in_the_portal(
     expect(page.get_by_test_id("audit-chain")).to_have_attribute("data-ok", "yes")
     page.screenshot(path=str(tmp_path / "workbench.png"), full_page=True)
     shutil.copy(tmp_path / "workbench.png", WORKBENCH_COPY)
+    # Only accept first (the decision is then due within 15 days), then confirm.
     page.get_by_test_id("accept-form").locator("button").click()
-    # The decision form is on the page before acceptance too: wait for the accepted page, or
+    # The confirm button is on the page before acceptance too: wait for the accepted page, or
     # the decision's confirm dialog may open on the page being left and be dismissed with it.
     expect(page.get_by_test_id("accept-form")).to_have_count(0)
-    decision = page.get_by_test_id("decision-form")
-    decision.locator("input[name=decision][value=confirm]").check()
-    decision.locator("button[type=submit]").click()
+    page.get_by_test_id("confirm-button").click()
     expect(page.get_by_test_id("ruling")).to_contain_text("晋1102民特1号")
     ruling = page.request.get(
         centre.url + (page.get_by_test_id("ruling-pdf").get_attribute("href") or "")
@@ -210,6 +211,8 @@ def test_the_whole_life_of_a_case_in_the_portal(
         pay.locator("input[name=amount]").fill(amounts[payer])
         pay.locator("input[name=reference]").fill(f"转账-{payer}")
         pay.locator("button[type=submit]").click()
+        expect(page.locator(".alert-success")).to_be_visible()
+        page.goto(case_url + "/payments")
         row = page.get_by_test_id("payment-status").locator(f"tr[data-payer='{payer}']")
         expect(row.get_by_test_id("covered")).to_be_visible()
         log_out(page)

@@ -120,6 +120,9 @@ def test_a_case_is_settled_and_paid_in_the_portal(
         form.locator("select[name=payer]").select_option(payer)
         form.locator("input[name=amount]").fill(centre.totals[payer])
         form.locator("button[type=submit]").click()
+        # The next page is the insurer's next action: another payer's offer, else the case.
+        expect(page.locator(".alert-success")).to_be_visible()
+        page.goto(case_url + "/offers")
         expect(page.get_by_test_id(f"payer-{payer}").locator("tr[data-status=open]")).to_have_count(
             1
         )
@@ -127,11 +130,14 @@ def test_a_case_is_settled_and_paid_in_the_portal(
 
     # The mediator accepts both for the claimant, drafts the agreement and records the signing.
     log_in(page, centre.url, centre.mediator)
-    page.goto(case_url)
-    page.get_by_test_id("offers-link").click()
     for payer in payers:
+        page.goto(case_url)
+        page.get_by_test_id("offers-link").click()
         section = page.get_by_test_id(f"payer-{payer}")
         section.locator("form[data-testid^=answer-] button.btn-success").click()
+    expect(page).to_have_url(re.compile(r"/agreement$"))  # the last acceptance drafted it
+    page.goto(case_url + "/offers")
+    for payer in payers:
         expect(page.get_by_test_id(f"payer-{payer}").get_by_test_id("settled")).to_be_visible()
     page.goto(case_url)
     page.get_by_test_id("agreement-link").click()
@@ -142,12 +148,14 @@ def test_a_case_is_settled_and_paid_in_the_portal(
     total = sum(Decimal(centre.totals[p]) for p in payers)
     expect(page.get_by_test_id("agreement-total")).to_have_text(f"{total:.2f}")
     sign = page.get_by_test_id("sign-form")
-    for box in sign.locator("input[type=checkbox]").all():
+    for box in sign.locator("input[name=signers]").all():
         box.check()
     scan_file = tmp_path / "签署件.pdf"
     scan_file.write_bytes(scan())
     sign.locator("input[type=file]").set_input_files(str(scan_file))
     sign.locator("button[type=submit]").click()
+    expect(page.locator(".alert-success")).to_be_visible()  # on the case: nothing more to do
+    page.goto(case_url + "/agreement")
     expect(page.get_by_test_id("agreement-status")).to_have_text("已签署")
     expect(page.get_by_test_id("case-status")).to_have_text("已达成协议")
     page.screenshot(path=str(tmp_path / "agreement.png"), full_page=True)
@@ -165,6 +173,8 @@ def test_a_case_is_settled_and_paid_in_the_portal(
         form.locator("input[name=amount]").fill(centre.totals[payer])
         form.locator("input[name=reference]").fill(f"转账-{payer}")
         form.locator("button[type=submit]").click()
+        expect(page.locator(".alert-success")).to_be_visible()
+        page.goto(case_url + "/payments")  # after the last payment the case page comes next
         row = page.get_by_test_id("payment-status").locator(f"tr[data-payer='{payer}']")
         expect(row.get_by_test_id("covered")).to_be_visible()
     expect(page.get_by_test_id("case-status")).to_have_text("已赔付")

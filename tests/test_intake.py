@@ -351,6 +351,24 @@ def test_invalid_correction_names_the_field_and_changes_nothing(app: Flask, cent
     assert reload_case(case_id).status == CaseStatus.DRAFT
 
 
+def test_fields_missing_at_confirmation_are_named_by_their_labels(
+    app: Flask, centre: Centre
+) -> None:
+    data, _truth = make_report("general_table", seed=10)
+    case_id = upload(app, centre.police, data).get_json()["id"]
+    case = reload_case(case_id)
+    unnamed = [{**party, "name": None} for party in case.report.fields["parties"]]
+
+    response = confirm(app, centre.police, case_id, {"location": None, "parties": unnamed})
+
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["message"] == "确认前请填写：事故地点、至少一名当事人的姓名。"
+    assert "parties" not in error["message"]
+    assert "location" not in error["message"]
+    assert reload_case(case_id).status == CaseStatus.DRAFT
+
+
 def test_withdrawn_draft_keeps_its_file(app: Flask, centre: Centre) -> None:
     data, _truth = make_report("general_table", seed=11)
     case_id = upload(app, centre.police, data).get_json()["id"]

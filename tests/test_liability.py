@@ -454,11 +454,11 @@ def test_the_mediators_desk_lists_the_cases_whose_liability_they_decide(
     home = portal(app, centre.mediator).get("/").get_data(as_text=True)
     other = portal(app, centre.other_mediator).get("/").get_data(as_text=True)
 
-    assert 'data-testid="awaiting-liability"' in home
+    assert f'data-case-id="{centre.case.id}" data-action="decide_liability"' in home
     assert f"/cases/{centre.case.id}/mediation#liability" in home
+    assert f'data-case-id="{decided.id}" data-action="file_claims"' in home
     assert f"/cases/{decided.id}/mediation" not in home
-    assert 'data-testid="awaiting-liability"' not in other
-    assert liability.cases_awaiting_decision(centre.police) == []
+    assert f'data-case-id="{centre.case.id}"' not in other
 
 
 def test_other_roles_see_that_the_case_waits_but_no_form(app: Flask, centre: Centre) -> None:

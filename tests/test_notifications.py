@@ -152,9 +152,9 @@ def test_the_inbox_page_lists_messages_and_marks_them_read(app: Flask, centre: C
     assert centre.case.number in html
     assert "second message" in html
     assert html.count('data-read="no"') == 2
-    assert f'href="/cases/{centre.case.id}"' in html
-
     (newest, oldest) = inbox_of(centre.adjuster)
+    assert f'href="/notifications/{oldest.id}"' in html  # leads to the page, read once followed
+
     one = client.post("/notifications/read", data={"id": str(oldest.id)})
     assert one.status_code == 302
     assert notifications.unread_count(centre.adjuster) == 1

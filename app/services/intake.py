@@ -48,6 +48,12 @@ LIABILITIES = liability.LIABILITIES
 # it determines no liability, which the mediator then decides, see app/services/liability.py).
 PROCEDURES = ("general", "simple", liability.CERTIFICATE)
 PARTY_LABELS = ("甲方", "乙方", "丙方", "丁方", "戊方", "己方")
+# The fields a letter needs before it is confirmed, by the names the review page gives them.
+REQUIRED_LABELS = {
+    "accident_time": _l("Accident time"),
+    "location": _l("Accident place"),
+    "parties": _l("a party with a name"),
+}
 TOP_FIELDS = (
     "document_no",
     "issuer",
@@ -632,7 +638,11 @@ def confirm_report(
         missing.append("parties")
     if missing:
         raise ValidationFailed(
-            _("Fill in before confirming: %(fields)s.", fields=", ".join(missing)), fields=missing
+            _(
+                "Fill in before confirming: %(fields)s.",
+                fields="、".join(str(REQUIRED_LABELS[name]) for name in missing),
+            ),
+            fields=missing,
         )
     report.confirmed_at = utcnow()
     report.confirmed_by_id = actor.id

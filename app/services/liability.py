@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, or_, select
+from sqlalchemy import select
 
 from app import access, audit, validation
 from app.db import session, utcnow
@@ -27,7 +27,6 @@ from app.models import (
     Party,
     Role,
     User,
-    Vehicle,
 )
 from app.services import claims, notifications
 from app.validation import check_version
@@ -69,28 +68,6 @@ def latest_decision(case: Case) -> LiabilityDecision | None:
         .order_by(LiabilityDecision.id.desc())
         .limit(1)
     ).first()
-
-
-def cases_awaiting_decision(user: User, *, limit: int = 100) -> list[Case]:
-    """The cases whose liability a mediator `user` (of their committee) must decide, oldest
-    first; nobody else decides, so for other users none."""
-    if not access.can(user, Role.MEDIATOR):
-        return []
-    drivers = select(Vehicle.driver_party_id).where(Vehicle.case_id == Case.id)
-    undecided = exists(
-        select(Party.id).where(
-            Party.case_id == Case.id,
-            Party.liability.is_(None),
-            or_(Party.role.is_(None), Party.role != "passenger", Party.id.in_(drivers)),
-        )
-    )
-    query = (
-        access.visible_cases(user)
-        .where(Case.status.in_(MEDIATED_STATES), undecided)
-        .order_by(Case.created_at, Case.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
 
 
 def is_undetermined_by_police(case: Case) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from app.db import session, utcnow
 from app.labels import DEADLINE_KINDS, N_, STATUS_LABELS
@@ -116,12 +117,31 @@ def mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
 _LABELLED_PARAMS = {"deadline_kind": DEADLINE_KINDS, "status": STATUS_LABELS}
 
 
-def notification_text(notification: Notification) -> str:
-    """The message in the current language, with its parameters filled in."""
+def clear_for_org(db_session: Session, *, org_id: int, case_id: int) -> None:
+    """Mark the organisation's unread messages about the case read: it acted on the case, so
+    what it was told about it has been dealt with."""
+    db_session.execute(
+        update(Notification)
+        .where(
+            Notification.case_id == case_id,
+            Notification.read_at.is_(None),
+            Notification.user_id.in_(select(User.id).where(User.org_id == org_id)),
+        )
+        .values(read_at=utcnow())
+    )
+
+
+def notification_text(
+    notification: Notification, payer_name: Callable[[str], str] | None = None
+) -> str:
+    """The message in the current language, with its parameters filled in; a payer is named
+    by `payer_name` (its code otherwise)."""
     values = {
         name: str(_LABELLED_PARAMS[name].get(value, value)) if name in _LABELLED_PARAMS else value
         for name, value in (notification.params or {}).items()
     }
+    if payer_name is not None and "payer" in values:
+        values["payer"] = payer_name(values["payer"])
     try:
         return gettext(notification.message) % values
     except (KeyError, TypeError, ValueError):

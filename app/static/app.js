@@ -9,25 +9,35 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
-  // Background jobs: poll their status until they finish; reload where the page asks to.
+  // Background jobs: poll their status until they finish; reload where the page asks to. The
+  // status line is a polite live region and the error line an alert (app/templates/_job.html);
+  // the progress bar goes away once the job has finished.
   function watchJob(box) {
     var id = box.getAttribute("data-job-id");
     var bar = box.querySelector("progress");
     var status = box.querySelector(".job-status");
     var message = box.querySelector(".job-message");
     var error = box.querySelector(".job-error");
+    // Most jobs take a second or two: ask soon, then less and less often (at most once a second).
+    var delay = 150;
+    function later() {
+      window.setTimeout(poll, delay);
+      delay = Math.min(delay * 1.5, 1000);
+    }
     function poll() {
       fetch("/api/v1/jobs/" + id, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (job) {
           if (!job) { return; }
+          var running = job.status === "queued" || job.status === "running";
           bar.value = job.progress;
+          bar.hidden = !running;
           status.textContent = job.status_label || job.status;
           message.textContent = job.message || "";
           box.setAttribute("data-job-status", job.status);
           if (job.status === "failed" && job.error) { error.textContent = job.error.message; }
-          if (job.status === "queued" || job.status === "running") {
-            window.setTimeout(poll, 1000);
+          if (running) {
+            later();
           } else if (box.closest("[data-reload-when-done]")) {
             window.location.reload();
           }
@@ -35,7 +45,7 @@
         .catch(function () { window.setTimeout(poll, 3000); });
     }
     var current = box.getAttribute("data-job-status");
-    if (current === "queued" || current === "running") { window.setTimeout(poll, 500); }
+    if (current === "queued" || current === "running") { later(); }
   }
   document.querySelectorAll("[data-job-id]").forEach(watchJob);
 
@@ -66,6 +76,33 @@
   document.querySelectorAll("[data-focus]").forEach(function (link) {
     link.addEventListener("click", function (event) {
       var target = document.getElementById(link.getAttribute("data-focus"));
+      if (!target) { return; }
+      event.preventDefault();
+      target.scrollIntoView({ block: "center" });
+      target.focus();
+    });
+  });
+
+  // A table wider than its box scrolls inside it: keyboard users reach it with Tab (then the
+  // arrow keys scroll it); one that fits is no tab stop.
+  function scrollableTables() {
+    document.querySelectorAll(".table-responsive").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth) {
+        box.setAttribute("tabindex", "0");
+      } else {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  scrollableTables();
+  window.addEventListener("resize", scrollableTables);
+
+  // A form refused with errors: its summary takes the focus, and its links the reader to a field.
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) { summary.focus(); }
+  document.querySelectorAll("[data-error-summary] a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var target = document.getElementById(link.getAttribute("href").slice(1));
       if (!target) { return; }
       event.preventDefault();
       target.scrollIntoView({ block: "center" });
