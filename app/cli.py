@@ -366,10 +366,21 @@ def _deployment_catalog(packaged: bool) -> tuple[Any, str]:
 @main.command(with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def demo(host: str, port: int) -> None:
+@click.option(
+    "--sample",
+    "sample_to",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Only write a sample accident letter (PDF) to upload to this file, then stop.",
+)
+def demo(host: str, port: int, sample_to: str | None) -> None:
     """Embedded demo: upgrade the database, seed demo accounts, serve the portal."""
     from app import demo as demo_data
     from app import migrate
+
+    if sample_to:
+        written = demo_data.write_sample_letter(sample_to)
+        click.echo(f"Sample accident letter written to {written}: upload it as police1.")
+        return
 
     app = _create_app({"DAOJIAO_MODE": "demo"})
     with app.app_context():

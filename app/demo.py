@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -22,6 +23,9 @@ from app.models import (
 )
 from app.services import accounts, assessments
 
+# A generated 事故认定书 to upload: one car (交强险 and 商业三者险 with 人保吕梁, full liability)
+# and an injured pedestrian without liability, the standard case of the centre.
+SAMPLE_LETTER = Path(__file__).parent / "data" / "samples" / "accident-letter.pdf"
 DEMO_PASSWORD = "daojiao-demo"  # noqa: S105 - published demo password, refused outside demo mode
 
 REGION = "山西省吕梁市离石区"
@@ -76,6 +80,8 @@ def seed() -> list[tuple[str, str]]:
     tribunal = orgs[ORGANIZATIONS[4][1]]
     if tribunal.case_number_format is None:
         tribunal.case_number_format = "（{year}）晋1102民特{n}号"
+    if tribunal.court_name is None:
+        tribunal.court_name = "山西省吕梁市离石区人民法院"
     session.commit()
     _seed_cases(orgs)
     return [(username, org_name) for username, _name, org_name in USERS]
@@ -174,3 +180,10 @@ def _seed_cases(orgs: dict[str, Organization]) -> None:
         case.mediator_id = mediator.id
     assessments.file_claims(actor=mediator, case=cases[1], data=DEMO_CLAIMS)
     session.commit()
+
+
+def write_sample_letter(target: str | Path) -> Path:
+    """Copy the sample accident letter to `target`; returns the path written."""
+    path = Path(target)
+    path.write_bytes(SAMPLE_LETTER.read_bytes())
+    return path.resolve()

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import access
+from app import access, demo, worklist
 from app.db import AfterCommit, session
 from app.errors import DomainError
 from app.labels import report_warning_message
@@ -70,6 +81,18 @@ OTHER_FIELDS = {
 }
 
 
+@bp.get("/sample-letter.pdf")
+def sample_letter():
+    """The demo's sample accident letter, to try an upload with (the demo only)."""
+    if current_app.config["DAOJIAO_MODE"] != "demo":
+        abort(404)
+    return send_file(
+        io.BytesIO(demo.SAMPLE_LETTER.read_bytes()),
+        mimetype="application/pdf",
+        download_name="认定书-示例.pdf",
+    )
+
+
 @bp.route("/upload", methods=["GET", "POST"])
 def upload():
     form = UploadForm()
@@ -94,7 +117,10 @@ def upload():
 
 
 def _uploaded(uploads: list[dict[str, Any]]):
-    """The upload page listing each letter's case and reading job, or why it was refused."""
+    """A single letter: its review page (which shows the reading until it is done). Several:
+    the upload page listing each letter's case and reading job, or why it was refused."""
+    if len(uploads) == 1 and "case" in uploads[0]:
+        return redirect(url_for("police.review", case_id=uploads[0]["case"].id))
     results = [
         {**upload, "job": _reading_job(upload["case"])} if "case" in upload else upload
         for upload in uploads
@@ -283,7 +309,7 @@ def review(case_id: int):
     flash(message, "success")
     if action == "save":
         return redirect(url_for("police.review", case_id=case.id))
-    return redirect(url_for("cases.show", case_id=case.id))
+    return redirect(worklist.next_url(case, current_user))
 
 
 def _render_review(case: Case, form: ReviewForm) -> str:

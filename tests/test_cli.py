@@ -58,6 +58,17 @@ def test_db_upgrade_migrates_a_sqlite_database(tmp_path: Path) -> None:
     assert f"database at revision {migrate.head_revisions()[0]}" in result.stdout
 
 
+def test_demo_sample_writes_a_letter_to_upload_and_the_readme_says_how(tmp_path: Path) -> None:
+    target = tmp_path / "认定书.pdf"
+    result = daojiao("demo", "--sample", str(target))
+    assert result.returncode == 0, result.stderr
+    assert str(target) in result.stdout
+    assert target.read_bytes().startswith(b"%PDF")
+    quick_start = (REPO / "README.md").read_text(encoding="utf-8").split("\n---\n")[0]
+    for told in ("--port", "--sample", "DJ-DEMO-0001", "DJ-DEMO-0002"):
+        assert told in quick_start, told
+
+
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[str]:
     port = servers.free_port()
