@@ -327,7 +327,7 @@ def test_an_adjuster_offers_only_for_payers_of_their_insurer(uninsured_centre: C
     centre = uninsured_centre
     response = centre.post(centre.adjuster, "", {"payer": "party:甲方", "amount": "100"})
     assert response.status_code == 403
-    assert "party:甲方" in response.get_json()["error"]["message"]
+    assert "（甲方）" in response.get_json()["error"]["message"]  # the party by name
     other = factories.make_user(centre.other_insurer)
     with pytest.raises(NotAllowed):
         centre.offer(other, payer="ctpi:甲方", amount="100")
@@ -838,6 +838,8 @@ def test_an_offer_above_the_assessment_needs_a_reason_naming_the_difference(
     error = refused.get_json()["error"]
     assert error["code"] == "reason_required"
     assert "1500.00 yuan above the assessed amount" in error["message"]
+    assert "（甲方 商业三者险）" in error["message"]  # the payer in words, not its code
+    assert "commercial:" not in error["message"]
     assert count(Offer) == 0
 
     made = centre.post(

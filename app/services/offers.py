@@ -275,7 +275,9 @@ def offer_excess(assessment: Assessment, payer: str, amount: Decimal) -> dict[st
     return excess
 
 
-def _check_reason(reason: Any, assessment: Assessment, payer: str, amount: Decimal) -> str | None:
+def _check_reason(
+    reason: Any, case: Case, assessment: Assessment, payer: str, amount: Decimal
+) -> str | None:
     """The reason an offer above the assessment needs (kept when given for any offer)."""
     reason = validation.text(reason, name="reason", label=_("Reason"), limit=NOTE_MAX)
     excess = offer_excess(assessment, payer, amount)
@@ -287,7 +289,7 @@ def _check_reason(reason: Any, assessment: Assessment, payer: str, amount: Decim
             "assessed amount (%(assessed)s yuan) and %(over_limit)s yuan above the compulsory "
             "insurance limits that apply (%(limit)s yuan): give the reason for offering more.",
             amount=amount_text(amount),
-            payer=payer,
+            payer=agreements.payer_label(case, payer),
             **excess,
         )
     else:
@@ -295,7 +297,7 @@ def _check_reason(reason: Any, assessment: Assessment, payer: str, amount: Decim
             "The offer of %(amount)s yuan for %(payer)s is %(difference)s yuan above the "
             "assessed amount (%(assessed)s yuan): give the reason for offering more.",
             amount=amount_text(amount),
-            payer=payer,
+            payer=agreements.payer_label(case, payer),
             **excess,
         )
     raise ValidationFailed(message, field="reason", code="reason_required", **excess)
@@ -315,7 +317,12 @@ def _side_of(actor: User, case: Case, payer: str, side: Any) -> tuple[OfferSide,
         if wanted not in (None, OfferSide.INSURER):
             raise NotAllowed(_("An adjuster makes offers for their insurer only."))
         if payer not in insurer_payers(case, actor.org_id):
-            raise NotAllowed(_("Your insurer does not pay %(payer)s in this case.", payer=payer))
+            raise NotAllowed(
+                _(
+                    "Your insurer does not pay %(payer)s in this case.",
+                    payer=agreements.payer_label(case, payer),
+                )
+            )
         return OfferSide.INSURER, actor.org_id
     access.require_case_mediator(actor, case)
     if wanted == OfferSide.INSURER:
@@ -483,7 +490,7 @@ def make_offer(
         if items is not None:
             _items_amount(assessment, payer, items)  # the engine checks the items too
     note = validation.text(note, name="note", label=_("Note"), limit=NOTE_MAX)
-    reason = _check_reason(reason, assessment, payer, offered)
+    reason = _check_reason(reason, case, assessment, payer, offered)
     expires_at = _check_expiry(expires_at, now)
 
     open_offers = _open_offers(case, payer)
@@ -499,7 +506,7 @@ def make_offer(
             _(
                 "An offer of %(amount)s yuan for %(payer)s was accepted already.",
                 amount=amount_text(accepted.amount),
-                payer=payer,
+                payer=agreements.payer_label(case, payer),
             )
         )
     parent = None
@@ -601,7 +608,7 @@ def _counter_parent(
             _(
                 "Offer %(id)s is for %(payer)s; a counter is for the same payer.",
                 id=parent.id,
-                payer=parent.payer,
+                payer=agreements.payer_label(case, parent.payer),
             ),
             field="parent_id",
         )

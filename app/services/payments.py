@@ -196,7 +196,7 @@ def record_payment(
             _(
                 "Payments of %(payer)s are recorded by its insurer's adjuster, or by the "
                 "case's mediator for a party.",
-                payer=payer,
+                payer=row["label"] or payer,
             )
         )
     value = validation.amount(amount, name="amount", label=_("Amount"), positive=True)
@@ -205,7 +205,7 @@ def record_payment(
             _(
                 "%(payer)s owes %(outstanding)s yuan more under the agreement; "
                 "%(amount)s is too much.",
-                payer=payer,
+                payer=row["label"] or payer,
                 outstanding=amount_text(row["outstanding"]),
                 amount=amount_text(value),
             ),
