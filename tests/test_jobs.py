@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from app.models import Assessment, AuditEvent, Case, CaseStatus, Job, JobStatus,
 from app.services import assessments
 from tests import factories
 from tests.support import servers
+from workers import DaojiaoWorker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -291,3 +293,18 @@ def test_workers_take_readings_before_other_work(app: Flask) -> None:
     names = jobs.queues()
     assert names[0] == "parse"
     assert names.index("parse") < names.index("default")
+
+
+@pytest.mark.redis
+def test_a_stopping_worker_does_not_wait_on_its_control_channel(redis_url: str) -> None:
+    connection = redis.Redis.from_url(redis_url)
+    worker = DaojiaoWorker([Queue("default", connection=connection)], connection=connection)
+    worker.subscribe()  # its listening thread now blocks in a read of up to 60 s
+    time.sleep(0.2)
+    stopping = threading.Thread(target=worker.unsubscribe, daemon=True)
+
+    stopping.start()
+    stopping.join(timeout=15)  # a hang, not a speed: RQ's own unsubscribe waits up to 60 s
+
+    assert not stopping.is_alive()
+    connection.close()
