@@ -41,14 +41,22 @@ def refuse(exc: DomainError, *, flash_reason: bool = True) -> None:
         flash(exc.message, "warning" if exc.status == 409 else "danger")
 
 
+BOOTSTRAP_STATIC = "/bootstrap/static/"
+BOOTSTRAP_MAX_AGE = 86400
+
+
 def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if not request.path.startswith("/static/"):
-        # Pages and API answers carry personal data: never keep them in a cache.
+    if request.path.startswith(BOOTSTRAP_STATIC):
+        # Bootstrap's files change only with the package: every page reuses them for a day.
+        response.headers["Cache-Control"] = f"public, max-age={BOOTSTRAP_MAX_AGE}"
+    elif not request.path.startswith("/static/"):
+        # Pages and API answers carry personal data: never keep them in a cache. (The app's
+        # own static files are revalidated on each use: a deployment's change shows at once.)
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response

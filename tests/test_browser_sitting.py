@@ -4,9 +4,11 @@ to 已结案, each user starting from their work queue.
 
 The test counts the portal actions (submits, and clicks only to reach a form; logins and the
 confirm dialogs of irreversible steps are not counted) and measures the system's wait after each
-one: from the action until the next page is loaded and no job on it is running. The table goes
-to the file named by DAOJIAO_SITTING_REPORT (bench/sitting.py writes it into bench/README.md);
-the count is asserted, the times never are.
+one by the browser's clock: from the navigation the action sets off until the page the user is
+left on is loaded and no job it waits for is still running (the driver's own time is shown
+beside it).
+The table goes to the file named by DAOJIAO_SITTING_REPORT (bench/sitting.py writes it into
+bench/README.md); the count is asserted, the times never are.
 
 Two stacks: the demo's (SQLite, a local folder for objects, jobs run in-process, the demo's
 accounts) and production's (PostgreSQL, the S3 server, jobs on Redis run by a real worker).
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from app import create_app, db, demo, jobs, migrate
@@ -37,7 +40,14 @@ pytestmark = pytest.mark.browser
 MAX_ACTIONS = 15
 REGION = demo.REGION
 INSURER = demo.ORGANIZATIONS[1][1]  # the sample letter's insurer: 人保吕梁
-JOB_TIMEOUT_MS = 60_000
+JOB_TIMEOUT_S = 60
+# Loaded, not being replaced, and no job the page waits for still queued or running.
+SETTLED = """() => document.readyState === "complete"
+    && !document.documentElement.hasAttribute("data-reloading")
+    && performance.getEntriesByType("navigation")[0].loadEventEnd > 0
+    && !document.querySelector(
+      "[data-reload-when-done] [data-job-status=queued],"
+      + " [data-reload-when-done] [data-job-status=running]")"""
 # The demo's accounts; the production world gets users of the same organisations.
 ROLES = ("police1", "mediator1", "adjuster_picc", "judge1")
 
@@ -47,7 +57,8 @@ class Step:
     who: str
     what: str
     kind: str  # "submit" or "click" (only to reach the next form)
-    wait: float  # seconds
+    wait: float  # seconds, by the browser's clock
+    driven: float  # seconds the test driver spent, its own work and any confirm dialog included
 
 
 @dataclass
@@ -59,6 +70,10 @@ class Sitting:
     passwords: dict[str, str]
     steps: list[Step] = field(default_factory=list)
     who: str = ""
+
+    def __post_init__(self) -> None:
+        # The user confirms each irreversible step (not counted, and not in the wait).
+        self.page.on("dialog", lambda dialog: dialog.accept())
 
     def log_in(self, username: str) -> None:
         """Not counted: each user signs in at their own desk."""
@@ -74,23 +89,39 @@ class Sitting:
         self.who = username
 
     def act(self, what: str, kind: str, target: Locator) -> None:
-        """Click `target` and wait until the page it leads to is loaded and settled. The
-        scrolling to it is the user's, not the system's: it happens before the clock starts."""
+        """Click `target` and wait until the page it leads to is loaded and settled.
+
+        The wait is the browser's own clock: from the start of the navigation the click set off
+        (a form's POST, then its redirect) to the end of loading the page the user is left on
+        (after any reloads a job's end sets off). Scrolling to the button, answering a confirm
+        dialog and the test driver's own work are not in it."""
         target.scroll_into_view_if_needed()
         start = time.perf_counter()
         with self.page.expect_navigation(wait_until="load"):
             target.click()
+        began = self.page.evaluate("performance.timeOrigin")
         self.settle()
-        self.steps.append(Step(self.who, what, kind, time.perf_counter() - start))
+        ended = self.page.evaluate(
+            "performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventEnd"
+        )
+        driven = time.perf_counter() - start
+        self.steps.append(Step(self.who, what, kind, (ended - began) / 1000, driven))
 
     def settle(self) -> None:
-        """Until no job on the page is queued or running (pages reload themselves when their
-        job is done)."""
-        running = self.page.locator(
-            "[data-job-status=queued]:visible, [data-job-status=running]:visible"
-        )
-        expect(running).to_have_count(0, timeout=JOB_TIMEOUT_MS)
-        self.page.wait_for_load_state("load")
+        """Until the page is loaded and no job it waits for is queued or running: a page that
+        needs a job's result (the letter read, its page images, the assessment) says so with
+        `data-reload-when-done` and reloads itself when the job is done (marking itself
+        `data-reloading` meanwhile). Jobs a page merely lists (the case page's previews of
+        documents) are not waited for."""
+        deadline = time.monotonic() + JOB_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                if self.page.evaluate(SETTLED):
+                    return
+            except PlaywrightError:  # the page was being replaced: ask the new one
+                pass
+            time.sleep(0.05)
+        pytest.fail(f"{self.page.url} did not settle within {JOB_TIMEOUT_S} s")
 
     def queue_row(self, case_id: int) -> Locator:
         return self.page.locator(f"[data-testid=queue] tr[data-case-id='{case_id}']")
@@ -100,20 +131,23 @@ class Sitting:
             f"Stack: {stack}. {len(self.steps)} actions "
             f"({sum(s.kind == 'submit' for s in self.steps)} submits, "
             f"{sum(s.kind == 'click' for s in self.steps)} clicks to reach a form); "
-            f"system wait {sum(s.wait for s in self.steps):.2f} s in all.",
+            f"system wait {sum(s.wait for s in self.steps):.2f} s in all by the browser's "
+            f"clock ({sum(s.driven for s in self.steps):.2f} s as the test driver timed it).",
             "",
-            "| # | who | action | kind | wait (s) |",
-            "|---|---|---|---|---|",
+            "| # | who | action | kind | wait (s) | driver (s) |",
+            "|---|---|---|---|---|---|",
         ]
         for number, step in enumerate(self.steps, 1):
-            lines.append(f"| {number} | {step.who} | {step.what} | {step.kind} | {step.wait:.2f} |")
+            lines.append(
+                f"| {number} | {step.who} | {step.what} | {step.kind} | {step.wait:.2f} "
+                f"| {step.driven:.2f} |"
+            )
         return "\n".join(lines) + "\n"
 
 
 def drive(sitting: Sitting, letter: Path, scan: Path) -> int:
     """The standard case from upload to closure; returns its id."""
     page = sitting.page
-    page.on("dialog", lambda dialog: dialog.accept())
 
     # Police: upload the letter from the desk, check what was read, confirm.
     sitting.log_in("police1")

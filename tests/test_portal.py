@@ -47,6 +47,9 @@ def test_bootstrap_is_served_by_the_app_not_a_cdn(client: FlaskClient) -> None:
     for asset in assets:
         with client.get(asset) as response:
             assert response.status_code == 200
+            # Public files: Bootstrap's kept for a day, the app's own revalidated; never no-store.
+            expected = "public, max-age=86400" if "/bootstrap/" in asset else "no-cache"
+            assert response.headers["Cache-Control"] == expected
 
 
 def test_forms_need_a_csrf_token(make_app: Any) -> None:

@@ -411,6 +411,7 @@ def test_the_workbench_shows_the_file_checked_and_takes_the_decision(centre: Cen
     assert 'data-integrity="altered"' not in html
     assert 'data-testid="audit-chain" data-ok="yes"' in html
     assert 'data-testid="accept-form"' in html
+    assert "<iframe" in html  # the letter beside the file while the judge decides
     listing = judge.get("/tribunal/")
     assert case.number in listing.get_data(as_text=True)
 
@@ -434,6 +435,9 @@ def test_the_workbench_shows_the_file_checked_and_takes_the_decision(centre: Cen
     )
     assert rejected.status_code == 302
     assert reload(case.id).status == CaseStatus.LITIGATION
+    decided = judge.get(f"/tribunal/cases/{case.id}").get_data(as_text=True)
+    assert "<iframe" not in decided  # decided: a link to the letter, no PDF loaded again
+    assert 'data-testid="report-pdf"' in decided
 
 
 def test_the_workbench_is_for_judges_of_the_tribunal_and_admins(centre: Centre) -> None:

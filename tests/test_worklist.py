@@ -171,6 +171,8 @@ def test_each_state_waits_on_one_organisation_and_leaves_its_queue_when_done(
     assert "（甲方 交强险）" in shown
     sit(sit.judge, "POST", "/decision", json={"decision": "confirm"})
     assert sit.queue(sit.judge) == []
+    decided = sit.portal(sit.judge).get(f"/tribunal/cases/{case_id}").get_data(as_text=True)
+    assert 'data-testid="ruling-pdf"' in decided
 
     for payer, amount in totals.items():
         payer_user = sit.mediator if payer.startswith("party:") else sit.adjuster

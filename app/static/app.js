@@ -39,6 +39,7 @@
           if (running) {
             later();
           } else if (box.closest("[data-reload-when-done]")) {
+            document.documentElement.setAttribute("data-reloading", "1");  // the page is being replaced
             window.location.reload();
           }
         })
