@@ -71,7 +71,14 @@ class Database:
             self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False})
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            # The app's queries are short: PostgreSQL's JIT compiles them for longer than they run.
+            self.engine = create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=10,
+                connect_args={"options": "-c jit=off"},
+            )
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     def bind_to(self, connection: Connection | None) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -43,8 +43,22 @@ class PolicyKind(enum.StrEnum):
     COMMERCIAL = "commercial"  # 商业三者险
 
 
+def trigram_index(name: str, column: str) -> Index:
+    """A PostgreSQL pg_trgm GIN index for `ILIKE '%…%'` on `column` (a plain index on SQLite)."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
 class Case(Base):
     __tablename__ = "cases"
+    # The case lists, newest first: everyone's, and each organisation's own.
+    __table_args__ = (
+        Index("ix_cases_created_at_id", "created_at", "id"),
+        Index("ix_cases_reporting_unit_created", "reporting_unit_id", "created_at", "id"),
+        Index("ix_cases_committee_created", "mediation_committee_id", "created_at", "id"),
+        Index("ix_cases_tribunal_created", "tribunal_id", "created_at", "id"),
+        trigram_index("ix_cases_number_trgm", "number"),
+        trigram_index("ix_cases_report_no_trgm", "report_no"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -84,6 +98,7 @@ class Party(Base):
     """A person in the accident (当事人): driver, rider, pedestrian, passenger or owner."""
 
     __tablename__ = "parties"
+    __table_args__ = (trigram_index("ix_parties_name_trgm", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -129,6 +144,7 @@ class Report(Base):
 
 class Vehicle(Base):
     __tablename__ = "vehicles"
+    __table_args__ = (trigram_index("ix_vehicles_plate_trgm", "plate"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
