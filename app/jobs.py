@@ -93,7 +93,11 @@ def load_handlers(modules: list[str]) -> None:
 
 
 # Workers take jobs from these queues in this order: what a person waits for comes first.
-QUEUE_PRIORITY = ("parse", "assess", "default")
+# Page images have a queue of their own: `daojiao worker preview` (or a scaled compose service)
+# can render them beside the workers that read letters and assess claims.
+QUEUE_PRIORITY = ("parse", "assess", "default", "preview")
+# A job's progress is written at most this often (each write is a commit of its own).
+PROGRESS_INTERVAL_SECONDS = 0.5
 
 
 def queues() -> list[str]:
@@ -259,7 +263,16 @@ def _claim(job_id: int, lease: timedelta) -> bool:
 
 
 def _progress_reporter(job_id: int, lease: timedelta) -> Progress:
+    """Write the job's progress (and renew its lease), at most every PROGRESS_INTERVAL_SECONDS:
+    a handler may report as often as it likes."""
+    written = -PROGRESS_INTERVAL_SECONDS
+
     def report(percent: int, message: str | None = None) -> None:
+        nonlocal written
+        now = time.monotonic()
+        if now - written < PROGRESS_INTERVAL_SECONDS:
+            return
+        written = now
         own = get_db().new_session()
         try:
             values: dict[str, Any] = {

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,25 @@ def test_a_stopping_worker_does_not_wait_on_its_control_channel(redis_url: str) 
 
     assert not stopping.is_alive()
     connection.close()
+
+
+def test_page_images_have_a_queue_of_their_own_after_the_rest() -> None:
+    assert jobs.HANDLERS["documents.preview"].queue == "preview"
+    assert jobs.queues()[-1] == "preview"
+
+
+@pytest.mark.redis
+def test_progress_is_written_at_most_twice_a_second(redis_app: Flask) -> None:
+    job = jobs.schedule("test.slow_effect", subject_id=1)
+    session.commit()  # pushed to Redis: nobody runs it here
+    assert jobs._claim(job.id, timedelta(seconds=60))
+    report = jobs._progress_reporter(job.id, timedelta(seconds=60))
+
+    report(10, "first")
+    report(20, "too soon")  # within the interval: not written
+    first = (reload(job.id).progress, reload(job.id).message)
+    time.sleep(jobs.PROGRESS_INTERVAL_SECONDS + 0.05)
+    report(30, "later")
+
+    assert first == (10, "first")
+    assert (reload(job.id).progress, reload(job.id).message) == (30, "later")

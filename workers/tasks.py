@@ -50,7 +50,7 @@ def read_report(job: Job, progress: jobs.Progress) -> None:
     intake.read_report(job.subject_id, progress)
 
 
-@jobs.job_handler("documents.preview", queue="default", timeout=120)
+@jobs.job_handler("documents.preview", queue="preview", timeout=120)
 def preview_document(job: Job, progress: jobs.Progress) -> None:
     """Render the pages of an evidence PDF for previews."""
     document = session.get(Document, job.subject_id)
