@@ -94,6 +94,7 @@ def list_cases():
         items=[presenters.case_summary_json(case) for case in result.items],
         next=result.next,
         total=result.total,
+        total_exact=result.exact,
     )
 
 

@@ -216,14 +216,31 @@ def test_case_list_pages_by_twenty_and_ends_with_next_null(api: Api, police: Use
     first = api.get("/api/v1/cases", token=token).get_json()
     second = api.get(f"/api/v1/cases?page={first['next']}", token=token).get_json()
 
-    assert set(first) == {"items", "next", "total"}
+    assert set(first) == {"items", "next", "total", "total_exact"}
     assert first["total"] == second["total"] == 25
+    assert first["total_exact"] is True
     assert len(first["items"]) == 20
     assert first["next"] == 2
     assert len(second["items"]) == 5
     assert second["next"] is None
     listed = [item["id"] for item in first["items"] + second["items"]]
     assert listed == sorted(created, reverse=True)  # newest first, each exactly once
+
+
+def test_a_long_list_is_counted_up_to_its_cap_and_still_pages_on(
+    api: Api, police: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = [make_case(police=police.organization).id for _ in range(25)]
+    monkeypatch.setattr(case_service, "COUNT_CAP", 10)
+    token = api.token(police)
+
+    first = api.get("/api/v1/cases", token=token).get_json()
+    second = api.get(f"/api/v1/cases?page={first['next']}", token=token).get_json()
+
+    assert (first["total"], first["total_exact"]) == (10, False)  # "more than 10"
+    assert [len(first["items"]), len(second["items"])] == [20, 5]
+    assert second["next"] is None
+    assert {item["id"] for item in first["items"] + second["items"]} == set(created)
 
 
 def test_case_list_items_are_summaries(api: Api, police: User) -> None:

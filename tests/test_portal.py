@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.models import CaseStatus, OrgKind
+from app.services import cases as case_service
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +138,25 @@ def test_case_list_is_paginated(police_client: tuple[FlaskClient, Any]) -> None:
     assert first.count('href="/cases/') - first.count('href="/cases/?') >= 20
     assert "共 21 件案件" in first
     assert 'class="page-item active"><a class="page-link" href="/cases/?page=2"' in second
+
+
+def test_the_case_list_shows_a_bounded_set_of_page_links_and_a_capped_count(
+    police_client: tuple[FlaskClient, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, police = police_client
+    for _ in range(12):
+        factories.make_case(police=police)
+    monkeypatch.setattr(case_service, "PAGE_SIZE", 1)
+    monkeypatch.setattr(case_service, "COUNT_CAP", 10)
+
+    page = client.get("/cases/?page=6").get_data(as_text=True)
+
+    links = re.findall(r'class="page-link" href="/cases/\?page=(\d+)"', page)
+    assert sorted({int(n) for n in links}) == [1, 4, 5, 6, 7, 8, 11]  # and previous/next
+    assert 'rel="prev" href="/cases/?page=5"' in page
+    assert 'rel="next" href="/cases/?page=7"' in page
+    assert "…" in page
+    assert "超过 10 件" in page
 
 
 def test_police_see_only_their_units_cases(police_client: tuple[FlaskClient, Any]) -> None:

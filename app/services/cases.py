@@ -11,6 +11,9 @@ from app.db import session
 from app.models import Case, CaseStatus, Job, Party, User, Vehicle
 
 PAGE_SIZE = 20
+# Lists count at most this many cases: past it they say "10,000+" (counting a province's every
+# case on each page costs more than showing the page).
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class CasePage:
     page: int
     pages: int
     total: int
+    exact: bool = True  # False: there are more than `total` (the count stopped at its cap)
 
     @property
     def next(self) -> int | None:
@@ -51,24 +55,32 @@ def search_cases(
     status: CaseStatus | None = None,
     q: str | None = None,
     page: int = 1,
-    per_page: int = PAGE_SIZE,
+    per_page: int | None = None,
+    count_cap: int | None = None,
 ) -> CasePage:
-    """The cases `user` may see, newest first, filtered by status and free text."""
+    """The cases `user` may see, newest first, filtered by status and free text; counted up to
+    `count_cap` (COUNT_CAP by default)."""
     query = visible_cases(user)
     if status is not None:
         query = query.where(Case.status == status)
     text = (q or "").strip()
     if text:
         query = query.where(Case.id.in_(matching_case_ids(text)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
+    per_page = per_page or PAGE_SIZE
+    cap = COUNT_CAP if count_cap is None else count_cap
+    counted = query.with_only_columns(Case.id).limit(cap + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(counted)) or 0
+    exact = total <= cap
+    total = min(total, cap)
+    # Past the cap there is at least one page more than the count shows.
+    pages = max(1, -(-total // per_page)) + (0 if exact else 1)
     page = min(max(1, page), pages)
     items = session.scalars(
         query.order_by(Case.created_at.desc(), Case.id.desc())
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return CasePage(list(items), page, pages, total)
+    return CasePage(list(items), page, pages, total, exact)
 
 
 def case_jobs(case: Case) -> list[Job]:
