@@ -337,23 +337,36 @@ def test_search_never_reaches_beyond_visible_cases(api: Api, police: User) -> No
     assert body["items"] == []
 
 
+def _plan(text_query: str) -> str:
+    query = select(Case.id).where(Case.id.in_(case_service.matching_case_ids(text_query)))
+    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    return "\n".join(row[0] for row in session.execute(text(f"EXPLAIN {compiled}")))
+
+
 def test_each_part_of_a_search_is_answered_by_an_index(searchable: dict[str, Case]) -> None:
     # With sequential scans priced out, the planner shows which index serves each id set.
     session.execute(text("SET LOCAL enable_seqscan = off"))
-    query = select(Case.id).where(Case.id.in_(case_service.matching_case_ids("欧阳明月")))
-    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
 
-    plan = "\n".join(row[0] for row in session.execute(text(f"EXPLAIN {compiled}")))
+    words = _plan("欧阳明月")
+    short = _plan("欧阳")
+    whole_id = _plan("14230219900101002x")
 
     for index in (
         "ix_cases_number_trgm",
         "ix_cases_report_no_trgm",
         "ix_parties_name_trgm",
-        "ix_parties_id_number",
+        "ix_parties_name_prefix",
         "ix_vehicles_plate_trgm",
     ):
-        assert index in plan, plan
-    assert "Seq Scan on parties" not in plan
+        assert index in words, words
+    # Two characters have no trigram: a name beginning with them, by the b-tree only.
+    assert "ix_parties_name_prefix" in short
+    assert "trgm" not in short
+    # A whole ID number: its b-tree and nothing else.
+    assert "ix_parties_id_number" in whole_id
+    assert "trgm" not in whole_id
+    for plan in (words, short, whole_id):
+        assert "Seq Scan" not in plan, plan
 
 
 # ---------------------------------------------------------------------------------------------

@@ -98,7 +98,11 @@ class Party(Base):
     """A person in the accident (当事人): driver, rider, pedestrian, passenger or owner."""
 
     __tablename__ = "parties"
-    __table_args__ = (trigram_index("ix_parties_name_trgm", "name"),)
+    __table_args__ = (
+        trigram_index("ix_parties_name_trgm", "name"),
+        # Names beginning with a text (LIKE '王伟%') whatever the database's collation.
+        Index("ix_parties_name_prefix", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import CompoundSelect, func, select, union
+from sqlalchemy import CompoundSelect, Select, func, select, union
 
 from app.access import visible_cases
 from app.db import session
@@ -34,19 +35,36 @@ def _like_literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def matching_case_ids(text: str) -> CompoundSelect:
-    """The ids of the cases whose number, letter number, party name, party ID number (whole)
-    or plate contains `text`: a union of id sets, each answered by one index (pg_trgm for the
-    substrings, a b-tree for the ID number) instead of one scan over every party and vehicle."""
+# A resident ID number (18 characters, the last a digit or X; the old 15-digit form too).
+ID_NUMBER = re.compile(r"^(\d{17}[\dX]|\d{15})$")
+# pg_trgm finds a substring by its trigrams: a shorter text has none to look up.
+TRIGRAM_MIN = 3
+
+
+def matching_case_ids(text: str) -> Select | CompoundSelect:
+    """The ids of the cases found by `text`, each part answered by an index: a whole ID number
+    by its b-tree alone; else a party name beginning with it (a b-tree prefix scan: Chinese
+    names are short) and, from three characters on, case and letter numbers, names and plates
+    containing it (pg_trgm GIN indexes), as a union of id sets rather than one scan of every
+    party and vehicle."""
+    if ID_NUMBER.match(text.upper()):
+        return select(Party.case_id).where(Party.id_number.in_({text, text.upper()}))
     literal = _like_literal(text)
-    plate = _like_literal(text.replace("·", "").replace("・", "").replace(" ", "").upper())
-    return union(
-        select(Case.id).where(Case.number.ilike(f"%{literal}%", escape="\\")),
-        select(Case.id).where(Case.report_no.ilike(f"%{literal}%", escape="\\")),
-        select(Party.case_id).where(Party.name.ilike(f"%{literal}%", escape="\\")),
-        select(Party.case_id).where(Party.id_number == text),
-        select(Vehicle.case_id).where(Vehicle.plate.ilike(f"%{plate}%", escape="\\")),
-    )
+    parts = [select(Party.case_id).where(Party.name.like(f"{literal}%", escape="\\"))]
+    plate = text.replace("·", "").replace("・", "").replace(" ", "").upper()
+    if len(text) >= TRIGRAM_MIN:
+        parts += [
+            select(Case.id).where(Case.number.ilike(f"%{literal}%", escape="\\")),
+            select(Case.id).where(Case.report_no.ilike(f"%{literal}%", escape="\\")),
+            select(Party.case_id).where(Party.name.ilike(f"%{literal}%", escape="\\")),
+        ]
+    if len(plate) >= TRIGRAM_MIN:
+        parts.append(
+            select(Vehicle.case_id).where(
+                Vehicle.plate.ilike(f"%{_like_literal(plate)}%", escape="\\")
+            )
+        )
+    return union(*parts)
 
 
 def search_cases(

@@ -38,9 +38,14 @@ def upgrade() -> None:
             name, table, [column],
             postgresql_using='gin', postgresql_ops={column: 'gin_trgm_ops'},
         )
+    op.create_index(
+        'ix_parties_name_prefix', 'parties', ['name'],
+        postgresql_ops={'name': 'varchar_pattern_ops'},
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('ix_parties_name_prefix', table_name='parties')
     for name, table, _column in reversed(TRIGRAM):
         op.drop_index(name, table_name=table)
     for name, _columns in reversed(ORDERED):
