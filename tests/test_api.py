@@ -350,6 +350,7 @@ def test_each_part_of_a_search_is_answered_by_an_index(searchable: dict[str, Cas
     words = _plan("欧阳明月")
     short = _plan("欧阳")
     whole_id = _plan("14230219900101002x")
+    whole_plate = _plan("晋J·98765")
 
     for index in (
         "ix_cases_number_trgm",
@@ -365,7 +366,10 @@ def test_each_part_of_a_search_is_answered_by_an_index(searchable: dict[str, Cas
     # A whole ID number: its b-tree and nothing else.
     assert "ix_parties_id_number" in whole_id
     assert "trgm" not in whole_id
-    for plan in (words, short, whole_id):
+    # A whole plate (or case or letter number): the b-trees of the exact values.
+    assert "ix_vehicles_plate" in whole_plate
+    assert "trgm" not in whole_plate
+    for plan in (words, short, whole_id, whole_plate):
         assert "Seq Scan" not in plan, plan
 
 

@@ -42,16 +42,24 @@ TRIGRAM_MIN = 3
 
 
 def matching_case_ids(text: str) -> Select | CompoundSelect:
-    """The ids of the cases found by `text`, each part answered by an index: a whole ID number
-    by its b-tree alone; else a party name beginning with it (a b-tree prefix scan: Chinese
-    names are short) and, from three characters on, case and letter numbers, names and plates
-    containing it (pg_trgm GIN indexes), as a union of id sets rather than one scan of every
-    party and vehicle."""
+    """The ids of the cases found by `text`, each part answered by an index: a whole ID number,
+    case number, letter number or plate by its b-tree alone; else a party name beginning with it
+    (a b-tree prefix scan: Chinese names are short) and, from three characters on, case and
+    letter numbers, names and plates containing it (pg_trgm GIN indexes), as a union of id sets
+    rather than one scan of every party and vehicle."""
     if ID_NUMBER.match(text.upper()):
         return select(Party.case_id).where(Party.id_number.in_({text, text.upper()}))
+    plate = text.replace("·", "").replace("・", "").replace(" ", "").upper()
+    exact = union(
+        select(Case.id).where(Case.number == text),
+        select(Case.id).where(Case.report_no == text),
+        select(Vehicle.case_id).where(Vehicle.plate == plate),
+    )
+    if session.scalars(exact.limit(1)).first() is not None:
+        # A whole case number, letter number or plate: its b-tree answers, no substring search.
+        return exact
     literal = _like_literal(text)
     parts = [select(Party.case_id).where(Party.name.like(f"{literal}%", escape="\\"))]
-    plate = text.replace("·", "").replace("・", "").replace(" ", "").upper()
     if len(text) >= TRIGRAM_MIN:
         parts += [
             select(Case.id).where(Case.number.ilike(f"%{literal}%", escape="\\")),
