@@ -121,7 +121,8 @@ class Sitting:
             except PlaywrightError:  # the page was being replaced: ask the new one
                 pass
             time.sleep(0.05)
-        pytest.fail(f"{self.page.url} did not settle within {JOB_TIMEOUT_S} s")
+        jobs_shown = self.page.locator(".job").all_inner_texts()
+        pytest.fail(f"{self.page.url} did not settle within {JOB_TIMEOUT_S} s: {jobs_shown}")
 
     def queue_row(self, case_id: int) -> Locator:
         return self.page.locator(f"[data-testid=queue] tr[data-case-id='{case_id}']")
@@ -282,7 +283,7 @@ def test_one_sitting_on_the_demo(
 def test_one_sitting_on_the_production_stack(
     committed_app: Callable[..., Flask], redis_url: str, browser_page: BrowserPage, tmp_path: Path
 ) -> None:
-    app = committed_app(REDIS_URL=redis_url, JOB_LEASE_SECONDS=2, JOB_SWEEP_SECONDS=1)
+    app = committed_app(REDIS_URL=redis_url)
     with app.app_context():
         orgs = {
             kind: factories.make_org(kind, name, region=REGION)
@@ -298,7 +299,10 @@ def test_one_sitting_on_the_production_stack(
             passwords[username] = factories.PASSWORD
         db.session.commit()
     letter = demo.write_sample_letter(tmp_path / "认定书.pdf")
-    with worker(app, tmp_path), serve(app) as url:
+    # The worker as deployed: its sweeper every 30 s and 15-minute leases, not the other worker
+    # tests' sweeper every second (which forks jobs while it is busy far more often).
+    production = {"JOB_SWEEP_SECONDS": "30", "JOB_LEASE_SECONDS": "900"}
+    with worker(app, tmp_path, env=production), serve(app) as url:
         warm_up(app)
         sitting = Sitting(browser_page.page, url, passwords)
         case_id = drive(sitting, letter, scan_file(tmp_path))

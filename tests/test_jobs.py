@@ -134,14 +134,17 @@ def worker_env(flask_app: Flask) -> dict[str, str]:
 
 
 @contextmanager
-def worker(flask_app: Flask, tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`daojiao worker` in its own process group; stopped (warm) when the block ends."""
+def worker(
+    flask_app: Flask, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`daojiao worker` in its own process group (with `env` over the test settings); stopped
+    (warm) when the block ends."""
     log = tmp_path / f"worker-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "workers", *args],
             cwd=REPO,
-            env=worker_env(flask_app),
+            env={**worker_env(flask_app), **(env or {})},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
