@@ -9,6 +9,16 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
+  // While the page is being left (a link, a form, logging out) it asks nothing more: a last
+  // poll would only be refused once the session is gone. A download also says "leaving" but
+  // the page stays: after two seconds it asks again.
+  var leaving = false;
+  window.addEventListener("beforeunload", function () {
+    leaving = true;
+    window.setTimeout(function () { leaving = false; }, 2000);
+  });
+
+
   // Background jobs: poll their status until they finish; reload where the page asks to. The
   // status line is a polite live region and the error line an alert (app/templates/_job.html);
   // the progress bar goes away once the job has finished.
@@ -25,6 +35,7 @@
       delay = Math.min(delay * 1.5, 1000);
     }
     function poll() {
+      if (leaving) { later(); return; }
       fetch("/api/v1/jobs/" + id, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (job) {
