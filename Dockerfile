@@ -54,4 +54,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
 
 # --worker-tmp-dir /dev/shm: gunicorn's worker heartbeat files on tmpfs, not on the overlay filesystem.
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "wsgi:app"]
+# --timeout 90: above the object store client's worst case (storage.minio.WORST_CASE_SECONDS,
+# 54.6 s), so a request waiting on a dead store answers with an error instead of being killed;
+# --graceful-timeout 30: a restart lets requests in flight finish.
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "90", "--graceful-timeout", "30", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "wsgi:app"]

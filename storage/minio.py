@@ -48,9 +48,16 @@ _TRANSIENT_CODES = frozenset(
 )
 
 # The minio default (5 minute timeouts, 5 retries) makes a dead server hang a
-# request for minutes; fail fast instead and let callers decide to retry.
-_CONNECT_TIMEOUT = 5.0
-_READ_TIMEOUT = 60.0
+# request for minutes; fail fast instead and let callers decide to retry. The worst case
+# (every attempt timing out, with its back-off) stays below gunicorn's worker timeout in the
+# Dockerfile, so a request waiting on the store fails with an error instead of being killed.
+_CONNECT_TIMEOUT = 3.0
+_READ_TIMEOUT = 15.0
+_RETRIES = 2
+_BACKOFF = 0.2
+WORST_CASE_SECONDS = (_CONNECT_TIMEOUT + _READ_TIMEOUT) * (_RETRIES + 1) + sum(
+    _BACKOFF * 2**attempt for attempt in range(_RETRIES)
+)
 
 
 def _http_client() -> urllib3.PoolManager:
@@ -62,8 +69,8 @@ def _http_client() -> urllib3.PoolManager:
         # Same CA lookup as the minio default client.
         ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
         retries=urllib3.Retry(
-            total=2,
-            backoff_factor=0.2,
+            total=_RETRIES,
+            backoff_factor=_BACKOFF,
             status_forcelist=(500, 502, 503, 504),
         ),
     )

@@ -13,6 +13,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
+from storage import minio
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -485,6 +487,15 @@ def test_dockerfile_default_command_serves_wsgi_app_with_gunicorn():
     assert argv[argv.index("--bind") + 1] == "0.0.0.0:8000"
     assert int(argv[argv.index("--workers") + 1]) >= 1
     assert argv[argv.index("--access-logfile") + 1] == "-"
+
+
+def test_gunicorn_outwaits_the_object_store_client():
+    # A request waiting on a dead S3 server fails with the client's error, never by gunicorn
+    # killing the worker mid-request; a restart lets requests in flight finish.
+    (cmd,) = _dockerfile("CMD")
+    argv = json.loads(cmd)
+    assert float(argv[argv.index("--timeout") + 1]) > minio.WORST_CASE_SECONDS
+    assert float(argv[argv.index("--graceful-timeout") + 1]) >= 10
 
 
 def test_dockerfile_healthcheck_probes_healthz_without_curl():
