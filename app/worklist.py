@@ -323,10 +323,11 @@ def stage_bar(case: Case, user: User) -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    """Templates draw `stage_bar(case)` and the navbar's `queue_count()`, and name a payer
-    with `payer_name(case, payer)`."""
+    """Templates draw `stage_bar(case)` and the navbar's `queue_count()`, name a payer with
+    `payer_name(case, payer)` and link an action with `action_url(case, action)`."""
     app.jinja_env.globals["stage_bar"] = lambda case: stage_bar(case, current_user)
     app.jinja_env.globals["payer_name"] = agreements.payer_label
+    app.jinja_env.globals["action_url"] = action_url
     app.jinja_env.globals["queue_count"] = lambda: (
         len(queue(current_user)) if current_user.is_authenticated else 0
     )

@@ -27,7 +27,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from reportlab.pdfgen import canvas
 
 from app import db
 from app.db import utcnow
@@ -38,6 +37,7 @@ from tests.reports.generator import make_report
 from tests.support.browser import BrowserPage, serve
 from tests.support.centre import Centre as SharedCentre
 from tests.test_agreements import REPORT_FIELDS, VICTIM
+from tests.test_lifecycle_api import scan
 
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -119,14 +119,6 @@ class World:
     case_ids: dict[str, int]
     org_ids: dict[str, int]
     user_ids: dict[str, int]
-
-
-def scan() -> bytes:
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out)
-    pdf.drawString(72, 720, "signed agreement")
-    pdf.save()
-    return out.getvalue()
 
 
 class Caller:
