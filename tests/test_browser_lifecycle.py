@@ -193,8 +193,10 @@ def test_the_whole_life_of_a_case_in_the_portal(
     # The confirm button is on the page before acceptance too: wait for the accepted page, or
     # the decision's confirm dialog may open on the page being left and be dismissed with it.
     expect(page.get_by_test_id("accept-form")).to_have_count(0)
+    page.wait_for_load_state()
     page.get_by_test_id("confirm-button").click()
-    expect(page.get_by_test_id("ruling")).to_contain_text("晋1102民特1号")
+    # Issuing the ruling renders and stores its PDF before the redirect: slower on a busy runner.
+    expect(page.get_by_test_id("ruling")).to_contain_text("晋1102民特1号", timeout=20_000)
     ruling = page.request.get(
         centre.url + (page.get_by_test_id("ruling-pdf").get_attribute("href") or "")
     )
