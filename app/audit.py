@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from app.db import get_db, session, utcnow
-from app.models import AuditEvent, AuditHead, User
+from app.models import AuditCheckpoint, AuditEvent, AuditHead, User
 from app.services import notifications
 
 GENESIS = "0" * 64
@@ -123,59 +123,251 @@ def recent_events(*, limit: int = 200, case_id: int | None = None) -> list[Audit
     return list(session.scalars(query))
 
 
+# Why an event does not fit; the workbench translates them, the CLI prints them as they are.
+MISSING = "event missing (deleted)"
+LINK_BROKEN = "link to the previous event broken"
+ALTERED = "content altered"
+TRUNCATED = "latest events missing (truncated)"
+NOT_CHECKPOINTED = "event no longer matches the checkpoint"
+NOT_HEAD = "event does not match the chain's head"
+OUTSIDE = "event outside the chain (beyond its head)"
+
+# What a hash is computed over, in `event_hash`'s keyword names; read as plain rows (no ORM
+# objects) because verification reads millions of them.
+_FIELDS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor",
+    "org_id",
+    "action",
+    "case_id",
+    "subject",
+    "ip",
+    "details",
+    "prev_hash",
+)
+_COLUMNS = tuple(getattr(AuditEvent, name) for name in (*_FIELDS, "hash"))
+
+
 @dataclass(frozen=True)
 class Verification:
+    """What a check found: how many events fit, and the first one that does not and why."""
+
     ok: bool
     checked: int
     broken_id: int | None = None
     reason: str | None = None
+    # The checkpoint the check resumed from: its last event and when it was verified (0 and
+    # None: from the first event).
+    since_id: int = 0
+    since_at: datetime | None = None
+    # Events after the last one checked, left to the scheduled verification (`limit`).
+    remaining: int = 0
 
 
-def verify_chain(*, batch: int = 2000) -> Verification:
-    """Recompute every event's hash and link; name the first event that does not fit."""
+@dataclass(frozen=True)
+class _Head:
+    """The head row's values, read once at the start of a check."""
+
+    last_id: int
+    last_hash: str
+    count: int
+
+
+def _recompute(row: Row[Any]) -> str:
+    return event_hash(**{name: getattr(row, name) for name in _FIELDS})
+
+
+def _read_head(db_session: Session) -> _Head:
+    head = db_session.get(AuditHead, 1)
+    return _Head(head.last_id, head.last_hash, head.count) if head else _Head(0, GENESIS, 0)
+
+
+def _event_row(db_session: Session, event_id: int) -> Row[Any] | None:
+    return db_session.execute(select(*_COLUMNS).where(AuditEvent.id == event_id)).one_or_none()
+
+
+def latest_checkpoint(db_session: Session | None = None) -> AuditCheckpoint | None:
+    """The latest point up to which a verification found the chain intact."""
+    return (
+        (db_session or session)
+        .scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
+        .first()
+    )
+
+
+def verify_chain(
+    *, full: bool = False, limit: int | None = None, batch: int = 2000
+) -> Verification:
+    """Recompute every event's hash and link, from the first event (`full`) or from the latest
+    checkpoint (its event re-checked first), to the head or at most `limit` events; name the
+    first event that does not fit, or record a checkpoint at the last event verified."""
     own = get_db().new_session()
     try:
-        return _verify(own, batch)
+        result, checkpoint = _verify(own, full=full, limit=limit, batch=batch)
+        if checkpoint is not None:
+            own.add(checkpoint)
+            own.commit()
+        return result
     finally:
         own.close()
 
 
-def _verify(db_session: Session, batch: int) -> Verification:
-    expected_id, prev_hash, checked = 1, GENESIS, 0
-    last_id = 0
-    while True:
-        events = db_session.scalars(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
-        ).all()
-        if not events:
-            break
-        for event in events:
-            if event.id != expected_id:
-                return Verification(False, checked, expected_id, "event missing (deleted)")
-            if event.prev_hash != prev_hash:
-                return Verification(False, checked, event.id, "link to the previous event broken")
-            recomputed = event_hash(
-                id=event.id,
-                occurred_at=event.occurred_at,
-                actor_id=event.actor_id,
-                actor=event.actor,
-                org_id=event.org_id,
-                action=event.action,
-                case_id=event.case_id,
-                subject=event.subject,
-                ip=event.ip,
-                details=event.details,
-                prev_hash=event.prev_hash,
-            )
-            if recomputed != event.hash:
-                return Verification(False, checked, event.id, "content altered")
-            prev_hash, expected_id, checked = event.hash, event.id + 1, checked + 1
-        last_id = events[-1].id
-        db_session.expunge_all()
-    head = db_session.get(AuditHead, 1)
-    head_id, head_hash, head_count = (
-        (head.last_id, head.last_hash, head.count) if head else (0, GENESIS, 0)
+def _verify(
+    db_session: Session, *, full: bool, limit: int | None, batch: int
+) -> tuple[Verification, AuditCheckpoint | None]:
+    # The highest id before the head: a committed event always has its head committed with it,
+    # so an event above the head read afterwards was put there by someone else.
+    top = db_session.scalar(select(func.max(AuditEvent.id))) or 0
+    head = _read_head(db_session)
+    start = None if full else latest_checkpoint(db_session)
+    since_id, since_at = (start.last_id, start.verified_at) if start else (0, None)
+    if start is not None:
+        broken = _recheck_checkpoint(db_session, start, head)
+        if broken is not None:
+            return Verification(False, 0, *broken, since_id, since_at), None
+    stop = head.last_id if limit is None else min(head.last_id, since_id + limit)
+    checked, last_id, last_hash, broken = _walk(
+        db_session,
+        after_id=since_id,
+        prev_hash=start.last_hash if start else GENESIS,
+        stop_id=stop,
+        batch=batch,
     )
-    if head_id != expected_id - 1 or head_hash != prev_hash or head_count != checked:
-        return Verification(False, checked, expected_id, "latest events missing (truncated)")
-    return Verification(True, checked)
+    if broken is None and last_id < stop:
+        broken = (last_id + 1, TRUNCATED if stop == head.last_id else MISSING)
+    if broken is None and stop == head.last_id:
+        if last_hash != head.last_hash:
+            broken = (head.last_id, NOT_HEAD)
+        elif (start.count if start else 0) + checked != head.count:
+            broken = (head.last_id + 1, TRUNCATED)
+    if broken is None and stop < head.last_id:
+        # The rest waits for the scheduled verification; the head's own event is checked now,
+        # so a removed or rewritten tail shows at once.
+        broken = _recheck_event(db_session, head.last_id, head.last_hash, NOT_HEAD)
+    if broken is None and top > head.last_id:
+        broken = (head.last_id + 1, OUTSIDE)
+    if broken is not None:
+        return Verification(False, checked, *broken, since_id, since_at), None
+    result = Verification(True, checked, None, None, since_id, since_at, head.last_id - last_id)
+    if last_id == 0 or (last_id == since_id and not full):
+        return result, None
+    count = (start.count if start else 0) + checked
+    return result, AuditCheckpoint(last_id=last_id, last_hash=last_hash, count=count)
+
+
+def _recheck_checkpoint(
+    db_session: Session, checkpoint: AuditCheckpoint, head: _Head
+) -> tuple[int, str] | None:
+    """The checkpoint's event must still be there, unchanged, with the checkpoint's hash."""
+    if checkpoint.last_id > head.last_id:
+        return head.last_id + 1, TRUNCATED
+    return _recheck_event(db_session, checkpoint.last_id, checkpoint.last_hash, NOT_CHECKPOINTED)
+
+
+def _recheck_event(
+    db_session: Session, event_id: int, expected_hash: str, mismatch: str
+) -> tuple[int, str] | None:
+    row = _event_row(db_session, event_id)
+    if row is None:
+        return event_id, MISSING
+    if _recompute(row) != row.hash:
+        return event_id, ALTERED
+    if row.hash != expected_hash:
+        return event_id, mismatch
+    return None
+
+
+def _walk(
+    db_session: Session, *, after_id: int, prev_hash: str, stop_id: int, batch: int
+) -> tuple[int, int, str, tuple[int, str] | None]:
+    """Check the events after `after_id` up to `stop_id`, in batches: how many fit, the last
+    one that did (its id and hash), and the first that does not."""
+    expected_id, checked = after_id + 1, 0
+    while expected_id <= stop_id:
+        rows = db_session.execute(
+            select(*_COLUMNS)
+            .where(AuditEvent.id >= expected_id, AuditEvent.id <= stop_id)
+            .order_by(AuditEvent.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.id != expected_id:
+                return checked, expected_id - 1, prev_hash, (expected_id, MISSING)
+            if row.prev_hash != prev_hash:
+                return checked, expected_id - 1, prev_hash, (row.id, LINK_BROKEN)
+            if _recompute(row) != row.hash:
+                return checked, expected_id - 1, prev_hash, (row.id, ALTERED)
+            prev_hash, expected_id, checked = row.hash, row.id + 1, checked + 1
+    return checked, expected_id - 1, prev_hash, None
+
+
+def verify_case_events(case_id: int) -> Verification:
+    """Recompute every event of one case and check its links to the events either side, read
+    by primary key: an edit of the case's events or of their neighbours shows, whatever the
+    checkpoint says. A deleted event of the case is left to the chain's verification."""
+    own = get_db().new_session()
+    try:
+        return _verify_case_events(own, case_id)
+    finally:
+        own.close()
+
+
+def _verify_case_events(db_session: Session, case_id: int) -> Verification:
+    head = _read_head(db_session)
+    rows = {
+        row.id: row
+        for row in db_session.execute(
+            select(*_COLUMNS).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)
+        )
+    }
+    own_ids = sorted(rows)
+    neighbours = {n for i in own_ids for n in (i - 1, i + 1) if 0 < n <= head.last_id} - set(rows)
+    if neighbours:
+        rows.update(
+            (row.id, row)
+            for row in db_session.execute(select(*_COLUMNS).where(AuditEvent.id.in_(neighbours)))
+        )
+    broken: list[tuple[int, str]] = []
+    for event_id in own_ids:
+        broken.extend(_case_event_faults(rows, event_id, head))
+    if broken:
+        broken_id, reason = min(broken)
+        return Verification(False, len(own_ids), broken_id, reason)
+    return Verification(True, len(own_ids))
+
+
+def _case_event_faults(
+    rows: dict[int, Row[Any]], event_id: int, head: _Head
+) -> list[tuple[int, str]]:
+    """What does not fit around one event: itself, its predecessor, its successor."""
+    event = rows[event_id]
+    faults = []
+    if _recompute(event) != event.hash:
+        faults.append((event_id, ALTERED))
+    before = rows.get(event_id - 1)
+    if event_id == 1:
+        if event.prev_hash != GENESIS:
+            faults.append((event_id, LINK_BROKEN))
+    elif before is None:
+        faults.append((event_id - 1, MISSING))
+    elif _recompute(before) != before.hash:
+        faults.append((before.id, ALTERED))
+    elif event.prev_hash != before.hash:
+        faults.append((event_id, LINK_BROKEN))
+    after = rows.get(event_id + 1)
+    if event_id > head.last_id:
+        faults.append((event_id, OUTSIDE))
+    elif event_id == head.last_id:
+        if event.hash != head.last_hash:
+            faults.append((event_id, NOT_HEAD))
+    elif after is None:
+        faults.append((event_id + 1, MISSING))
+    elif after.prev_hash != event.hash:
+        faults.append((after.id, LINK_BROKEN))
+    elif _recompute(after) != after.hash:
+        faults.append((after.id, ALTERED))
+    return faults

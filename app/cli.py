@@ -60,8 +60,28 @@ def db_upgrade(revision: str) -> None:
     from app import migrate
 
     url = current_app.config["DATABASE_URL"]
+    before = migrate.current_revision(url)
     migrate.upgrade(url, revision)
-    click.echo(f"database at revision {migrate.current_revision(url)}")
+    after = migrate.current_revision(url)
+    if migrate.crossed(before, after, migrate.CASE_TASKS_REVISION):
+        from app import case_index
+
+        click.echo(f"work queues: {case_index.rebuild()} cases worked out")
+    click.echo(f"database at revision {after}")
+
+
+@main.group()
+def worklist() -> None:
+    """The work queues."""
+
+
+@worklist.command("rebuild")
+@with_appcontext
+def worklist_rebuild() -> None:
+    """Work out again each case's insurers and what it waits for from whom (after a bulk load)."""
+    from app import case_index
+
+    click.echo(f"work queues: {case_index.rebuild()} cases worked out")
 
 
 @db.command("downgrade")
@@ -166,12 +186,27 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--since-checkpoint",
+    is_flag=True,
+    help="Start from the latest checkpoint (its event re-checked) instead of the first event; "
+    "run it from cron so that judges' pages have little left to check.",
+)
 @with_appcontext
-def audit_verify() -> None:
-    """Check the audit hash chain; exit 1 and name the first broken event."""
-    result = audit.verify_chain()
+def audit_verify(since_checkpoint: bool) -> None:
+    """Check the audit hash chain; exit 1 and name the first broken event.
+
+    Either run records a checkpoint at the last event it found intact.
+    """
+    result = audit.verify_chain(full=not since_checkpoint)
     if result.ok:
-        click.echo(f"audit chain intact: {result.checked} events")
+        if since_checkpoint and result.since_id:
+            click.echo(
+                f"audit chain intact: {result.checked} events since the checkpoint at event "
+                f"{result.since_id} (verified {result.since_at:%Y-%m-%d %H:%M:%S} UTC)"
+            )
+        else:
+            click.echo(f"audit chain intact: {result.checked} events")
         return
     click.echo(
         f"audit chain BROKEN at event {result.broken_id}: {result.reason} "

@@ -20,6 +20,8 @@ from app.services import offers, tribunal
 from app.web import refuse
 
 bp = Blueprint("tribunal", __name__, url_prefix="/tribunal")
+# The applications list shows those waiting longest; the case list, filtered, has them all.
+LIST_LIMIT = 100
 access.guard_blueprint(bp, (Role.JUDGE, Role.ADMIN))
 
 GROUND_LABELS = {
@@ -96,7 +98,10 @@ def _render(
 
 @bp.get("/")
 def index():
-    return render_template("tribunal/index.html", cases=tribunal.confirming_cases(current_user))
+    cases = tribunal.confirming_cases(current_user, limit=LIST_LIMIT + 1)
+    return render_template(
+        "tribunal/index.html", cases=cases[:LIST_LIMIT], more=len(cases) > LIST_LIMIT
+    )
 
 
 @bp.get("/cases/<int:case_id>")

@@ -14,6 +14,7 @@ from flask import Flask
 from minio import Minio
 from sqlalchemy import select, text
 
+from app import audit
 from app.db import session, utcnow
 from app.models import (
     AuditEvent,
@@ -485,3 +486,94 @@ def test_the_workbench_shows_a_broken_audit_chain(centre: Centre) -> None:
 
     assert 'data-testid="audit-chain" data-ok="no"' in html
     assert f"#{target}" in html
+
+
+def tamper(statement: str, **params: object) -> None:
+    """Change the log as someone with database access would: triggers switched off."""
+    session.execute(text("SET LOCAL session_replication_role = replica"))
+    session.execute(text(statement), params)
+    session.commit()
+
+
+def judge_sees(centre: Centre, case: Case) -> str:
+    return portal(centre, centre.judge).get(f"/tribunal/cases/{case.id}").get_data(as_text=True)
+
+
+def test_the_workbench_catches_an_edit_of_the_case_before_the_checkpoint(centre: Centre) -> None:
+    case = agree(centre)
+    apply(centre)
+    assert audit.verify_chain(full=True).ok  # the checkpoint now lies past every event
+    target = session.scalars(
+        select(AuditEvent.id).where(
+            AuditEvent.case_id == case.id, AuditEvent.action == "agreement.signed"
+        )
+    ).one()
+    tamper("UPDATE audit_events SET details = '{}' WHERE id = :id", id=target)
+
+    html = judge_sees(centre, case)
+    bench = tribunal.workbench(reload(case.id))
+
+    assert 'data-testid="audit-chain" data-ok="no"' in html
+    assert 'data-testid="audit-case-events" data-ok="no"' in html
+    assert 'data-testid="audit-chain-tail" data-ok="yes"' in html
+    assert f"#{target}" in html
+    assert bench["chain_breaks_case"]
+    assert (bench["case_chain"].broken_id, bench["case_chain"].reason) == (target, audit.ALTERED)
+
+
+def test_the_workbench_leaves_other_cases_before_the_checkpoint_to_the_full_check(
+    centre: Centre,
+) -> None:
+    case = agree(centre)
+    apply(centre)
+    other = factories.make_case(police=centre.police_org)
+    audit.record("test.filler", actor=None)
+    target = audit.record("test.other", actor=None, case_id=other.id).id
+    audit.record("test.filler", actor=None)
+    session.commit()
+    assert audit.verify_chain(full=True).ok
+    tamper("UPDATE audit_events SET details = '{\"x\": 1}' WHERE id = :id", id=target)
+
+    html = judge_sees(centre, case)
+
+    assert 'data-testid="audit-chain" data-ok="yes"' in html
+    full = audit.verify_chain(full=True)
+    assert (full.ok, full.broken_id) == (False, target)
+
+
+def test_the_workbench_reports_a_deleted_event_after_the_checkpoint(centre: Centre) -> None:
+    case = agree(centre)
+    apply(centre)
+    assert audit.verify_chain(full=True).ok
+    target = [audit.record("test.later", actor=None).id for _ in range(3)][-1]
+    session.commit()
+    tamper("DELETE FROM audit_events WHERE id = :id", id=target)
+
+    html = judge_sees(centre, case)
+    bench = tribunal.workbench(reload(case.id))
+
+    assert 'data-testid="audit-chain" data-ok="no"' in html
+    assert 'data-testid="audit-case-events" data-ok="yes"' in html
+    assert 'data-testid="audit-chain-tail" data-ok="no"' in html
+    assert f"#{target}" in html
+    assert not bench["chain_breaks_case"]
+
+
+def test_the_workbench_advances_the_checkpoint_a_bounded_step(
+    centre: Centre, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = agree(centre)
+    apply(centre)
+    assert audit.verify_chain(full=True).ok
+    before = audit.latest_checkpoint()
+    later = [audit.record("test.later", actor=None).id for _ in range(5)]
+    session.commit()
+    monkeypatch.setattr(tribunal, "CHAIN_TAIL", 2)
+
+    html = judge_sees(centre, case)
+
+    assert 'data-testid="audit-chain" data-ok="yes"' in html
+    assert 'data-testid="audit-chain-remaining"' in html
+    assert audit.latest_checkpoint().last_id == later[1] > before.last_id
+    judge_sees(centre, case)
+    assert audit.latest_checkpoint().last_id == later[3]

@@ -10,13 +10,15 @@ from app.models.accounts import (
     User,
 )
 from app.models.assessments import Assessment, Claim
-from app.models.audit import AuditEvent, AuditHead
+from app.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from app.models.cases import (
     FINISHED_STATES,
     MEDIATED_STATES,
     PAYABLE_STATES,
     Case,
+    CaseInsurer,
     CaseStatus,
+    CaseTask,
     LiabilityDecision,
     Party,
     Policy,
@@ -56,9 +58,12 @@ __all__ = [
     "Agreement",
     "ApiToken",
     "Assessment",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "Case",
+    "CaseInsurer",
+    "CaseTask",
     "CaseStatus",
     "FINISHED_STATES",
     "MEDIATED_STATES",

@@ -55,6 +55,12 @@ REJECTION_GROUNDS = {
     "other": "其他不能进行司法确认的情形",
 }
 # Where a rejected case goes: back to mediation, or towards litigation.
+# At most this many events of the chain after the latest checkpoint are checked per view of the
+# workbench (about 0.15 s; bench/audit_chain.py), so that the page stays bounded however long
+# the log; each view moves the checkpoint on by as many, the rest waits for the scheduled
+# `daojiao audit verify --since-checkpoint`.
+CHAIN_TAIL = 5_000
+
 NEXT_STEPS = {"mediation": "reject_to_mediation", "litigation": "reject_to_litigation"}
 DECISIONS = ("confirm", "reject")
 
@@ -101,13 +107,15 @@ def serving_tribunal(case: Case) -> Organization | None:
     return tribunals[0] if len(tribunals) == 1 else None
 
 
-def confirming_cases(user: User) -> list[Case]:
-    """The cases awaiting the tribunal's decision that `user` may see, oldest change first."""
+def confirming_cases(user: User, *, limit: int) -> list[Case]:
+    """Up to `limit` cases awaiting the tribunal's decision that `user` may see, oldest change
+    first."""
     return list(
         session.scalars(
             access.visible_cases(user)
             .where(Case.status == CaseStatus.CONFIRMING, Case.tribunal_id.is_not(None))
             .order_by(Case.updated_at, Case.id)
+            .limit(limit)
         )
     )
 
@@ -582,7 +590,8 @@ def agreement_matches_offers(case: Case, agreement: Agreement | None) -> list[di
 def workbench(case: Case) -> dict[str, Any]:
     """Everything a judge checks before deciding, each item verified now: the report, the
     assessment (reproducible?), the offer trail (digests against the audit log), the agreement
-    against the accepted offers, every file re-hashed, the audit chain, the timers."""
+    against the accepted offers, every file re-hashed, the case's audit events and the chain
+    since its latest checkpoint (bounded: `CHAIN_TAIL`), the timers."""
     report = case.report
     report_document = session.get(Document, report.document_id) if report else None
     assessment = assessments.latest_assessment(case)
@@ -596,10 +605,9 @@ def workbench(case: Case) -> dict[str, Any]:
         if confirmation and confirmation.ruling_document_id
         else None
     )
-    chain = audit.verify_chain()
-    broken_event = None
-    if not chain.ok and chain.broken_id is not None:
-        broken_event = session.get(AuditEvent, chain.broken_id)
+    # The case's own events in full, the rest of the chain since its latest checkpoint.
+    case_chain = audit.verify_case_events(case.id)
+    chain = audit.verify_chain(limit=CHAIN_TAIL)
     matches = agreement_matches_offers(case, agreement)
     return {
         "report": report,
@@ -617,10 +625,20 @@ def workbench(case: Case) -> dict[str, Any]:
         "documents": files,
         "integrity": check_documents(files),
         "chain": chain,
-        "chain_breaks_case": broken_event is not None and broken_event.case_id == case.id,
+        "case_chain": case_chain,
+        "chain_ok": chain.ok and case_chain.ok,
+        "chain_breaks_case": _breaks_case(case, case_chain) or _breaks_case(case, chain),
         "case_events": audit.recent_events(limit=50, case_id=case.id),
         "clock": deadlines.case_clock(case),
         "confirmation": confirmation,
         "ruling": ruling,
         "grounds": REJECTION_GROUNDS,
     }
+
+
+def _breaks_case(case: Case, result: audit.Verification) -> bool:
+    """Whether a verification's first broken event is one of the case's."""
+    if result.ok or result.broken_id is None:
+        return False
+    event = session.get(AuditEvent, result.broken_id)
+    return event is not None and event.case_id == case.id
