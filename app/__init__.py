@@ -12,7 +12,19 @@ from flask import Flask
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: validated settings, database, storage, jobs, auth, views and CLI."""
-    from app import auth, db, errors, i18n, jobs, labels, web, workflow, worklist
+    from app import (
+        auth,
+        case_index,
+        db,
+        errors,
+        i18n,
+        jobs,
+        labels,
+        metrics,
+        web,
+        workflow,
+        worklist,
+    )
     from app.config import load_settings
     from app.services import closure
     from blueprints import register_blueprints
@@ -40,7 +52,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     store = make_store(app.config)
     app.extensions["daojiao.store"] = store
     jobs.init_app(app)
+    metrics.init_app(app)  # its request hooks run first and last: they time the others
     closure.init_app(app)  # closed cases are read-only, for every session of the app
+    case_index.init_app(app)  # the insurers and tasks of each case, kept with its changes
     errors.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)

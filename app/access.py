@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, select, true
 
 from app.db import session
 from app.errors import NotAllowed, NotFound
-from app.models import Case, CaseStatus, Policy, Role, User, Vehicle
+from app.models import Case, CaseInsurer, CaseStatus, Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,10 +27,8 @@ def case_filter(user: User) -> ColumnElement[bool]:
             return Case.reporting_unit_id == user.org_id
         case Role.ADJUSTER:
             # An insurer sees a case once the police confirmed it and one of its policies is on it.
-            touches_insurer = exists(
-                select(Policy.id)
-                .join(Vehicle, Vehicle.id == Policy.vehicle_id)
-                .where(Vehicle.case_id == Case.id, Policy.insurer_org_id == user.org_id)
+            touches_insurer = exists().where(
+                CaseInsurer.case_id == Case.id, CaseInsurer.org_id == user.org_id
             )
             return and_(
                 Case.status.not_in([CaseStatus.DRAFT, CaseStatus.WITHDRAWN]), touches_insurer

@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The revision that made `case_tasks`, which the app's rules fill (app/case_index.py).
+CASE_TASKS_REVISION = "0012"
 
 
 def alembic_config(url: str) -> Config:
@@ -39,6 +41,12 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def crossed(before: str | None, after: str | None, revision: str) -> bool:
+    """True if an upgrade from `before` to `after` applied `revision` to a database that had
+    data (`before` None: an empty one). Our revision ids are numbers in order."""
+    return before is not None and after is not None and before < revision <= after
 
 
 def head_revisions() -> tuple[str, ...]:

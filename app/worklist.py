@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, g, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from app import access, workflow
 from app.db import session
@@ -22,6 +23,7 @@ from app.models import (
     AgreementStatus,
     Case,
     CaseStatus,
+    CaseTask,
     ConfirmationStatus,
     Deadline,
     Notification,
@@ -207,8 +209,8 @@ def _running_deadline(case: Case, org_id: int) -> Deadline | None:
 
 def queue(user: User, *, limit: int = QUEUE_LIMIT) -> list[Task]:
     """The cases waiting on the user's organisation, each with the first action it waits
-    for: soonest deadline first, then the case waiting longest. Worked out once a request
-    (the navbar's count and the home page share it)."""
+    for: soonest deadline first, then the case waiting longest. Read from `case_tasks` once a
+    request (the navbar's count and the home page share it)."""
     if not has_request_context():
         return _queue(user, limit)
     cached = g.get("worklist_queue")
@@ -223,30 +225,60 @@ def _queue(user: User, limit: int) -> list[Task]:
     states = WAITING_STATES.get(user.role)
     if not states or not user.is_active:
         return []
-    candidates = session.scalars(
-        access.visible_cases(user).where(Case.status.in_(states)).order_by(Case.updated_at, Case.id)
-    )
+    rows = session.execute(
+        select(CaseTask, Case)
+        .join(Case, Case.id == CaseTask.case_id)
+        .where(
+            CaseTask.org_id == user.org_id,
+            Case.status.in_(states),
+            access.case_filter(user),
+        )
+        .order_by(CaseTask.due_at.asc().nulls_last(), CaseTask.since, CaseTask.case_id)
+        .limit(limit)
+    ).all()
+    deadline_ids = [task.deadline_id for task, _case in rows if task.deadline_id is not None]
+    running = {
+        deadline.id: deadline
+        for deadline in session.scalars(select(Deadline).where(Deadline.id.in_(deadline_ids)))
+    }
+    return [Task(case, task.actions[0], running.get(task.deadline_id)) for task, case in rows]
+
+
+def case_tasks(case: Case) -> list[tuple[int, list[str], Deadline | None]]:
+    """What `case` waits for now from each of its organisations: the actions, and that
+    organisation's running deadline (kept in `case_tasks` for the queues: app/case_index.py)."""
     tasks = []
-    for case in candidates:
-        waits = waits_for(case, user.org_id)
+    for org_id in _case_org_ids(case):
+        waits = waits_for(case, org_id)
         if waits:
-            tasks.append(Task(case, waits[0], _running_deadline(case, user.org_id)))
-            if len(tasks) == limit:
-                break
-    return sorted(tasks, key=lambda task: task.deadline.due_at if task.deadline else NEVER)
+            tasks.append((org_id, waits, _running_deadline(case, org_id)))
+    return tasks
 
 
-def ball(case: Case) -> list[tuple[Organization, str]]:
-    """Who has the ball on `case`: each organisation it waits on, with the action."""
+def _stored_tasks(case: Case) -> dict[int, list[str]]:
+    """The actions `case` waits for, by organisation, as its last unit of work stored them."""
+    rows = session.execute(
+        select(CaseTask.org_id, CaseTask.actions).where(CaseTask.case_id == case.id)
+    )
+    return {org_id: actions for org_id, actions in rows}
+
+
+def _case_org_ids(case: Case) -> list[int]:
     org_ids = [
         case.reporting_unit_id,
         case.mediation_committee_id,
         *notifications.insurer_org_ids(case),
         case.tribunal_id,
     ]
+    return list(dict.fromkeys(org_id for org_id in org_ids if org_id is not None))
+
+
+def ball(case: Case, stored: dict[int, list[str]]) -> list[tuple[Organization, str]]:
+    """Who has the ball on `case`: each organisation it waits on (`stored`: the actions by
+    organisation), with the action."""
     holders = []
-    for org_id in dict.fromkeys(o for o in org_ids if o is not None):
-        for action in waits_for(case, org_id):
+    for org_id in _case_org_ids(case):
+        for action in stored.get(org_id, []):
             holders.append((session.get(Organization, org_id), action))
     return holders
 
@@ -292,7 +324,8 @@ def stage_bar(case: Case, user: User) -> dict[str, Any]:
     current = stage_of(case)
     keys = [key for key, _label in STAGES]
     position = keys.index(current) if current else -1
-    mine = waits_for(case, user.org_id) if user.is_authenticated else []
+    stored = _stored_tasks(case)
+    mine = stored.get(user.org_id, []) if user.is_authenticated else []
     primary = None
     if mine:
         primary = {
@@ -316,7 +349,7 @@ def stage_bar(case: Case, user: User) -> dict[str, Any]:
         "off_path": current is None,
         "holders": [
             {"org": org, "action": action, "label": action_label(action)}
-            for org, action in ball(case)
+            for org, action in ball(case, stored)
         ],
         "primary": primary,
     }

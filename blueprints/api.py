@@ -84,15 +84,24 @@ def list_cases():
     status_arg = request.args.get("status")
     if status_arg and status_arg not in set(CaseStatus):
         raise ValidationFailed(_("Unknown status %(status)s.", status=status_arg))
-    result = case_service.search_cases(
-        user=current_user,
-        status=CaseStatus(status_arg) if status_arg else None,
-        q=request.args.get("q"),
-        page=request.args.get("page", 1, type=int),
-    )
+    try:
+        result = case_service.search_cases(
+            user=current_user,
+            status=CaseStatus(status_arg) if status_arg else None,
+            q=request.args.get("q"),
+            page=request.args.get("page", 1, type=int),
+            after=request.args.get("after"),
+            before=request.args.get("before"),
+        )
+    except ValueError as exc:
+        raise ValidationFailed(
+            _("`after` and `before` take a cursor from a previous answer.")
+        ) from exc
     return jsonify(
         items=[presenters.case_summary_json(case) for case in result.items],
         next=result.next,
+        next_cursor=result.next_cursor,
+        previous_cursor=result.previous_cursor,
         total=result.total,
         total_exact=result.exact,
     )

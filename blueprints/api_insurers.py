@@ -124,10 +124,26 @@ def insurer_desk():
     status_arg = request.args.get("status")
     if status_arg and status_arg not in set(CaseStatus):
         raise ValidationFailed(_("Unknown status %(status)s.", status=status_arg))
-    entries = insurers.insurer_desk(
-        actor=current_user, status=CaseStatus(status_arg) if status_arg else None
+    try:
+        desk = insurers.insurer_desk(
+            actor=current_user,
+            status=CaseStatus(status_arg) if status_arg else None,
+            page=request.args.get("page", 1, type=int),
+            after=request.args.get("after"),
+            before=request.args.get("before"),
+        )
+    except ValueError as exc:
+        raise ValidationFailed(
+            _("`after` and `before` take a cursor from a previous answer.")
+        ) from exc
+    return jsonify(
+        items=[desk_entry_json(entry) for entry in desk.entries],
+        next=desk.page.next,
+        next_cursor=desk.page.next_cursor,
+        previous_cursor=desk.page.previous_cursor,
+        total=desk.page.total,
+        total_exact=desk.page.exact,
     )
-    return jsonify(items=[desk_entry_json(entry) for entry in entries])
 
 
 @bp.get("/cases/<int:case_id>/insurer-claim")

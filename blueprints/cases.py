@@ -37,12 +37,16 @@ class BillEvidenceForm(EvidenceForm):
 def index():
     status_arg = request.args.get("status") or None
     status = CaseStatus(status_arg) if status_arg in set(CaseStatus) else None
-    result = case_service.search_cases(
-        user=current_user,
-        status=status,
-        q=request.args.get("q"),
-        page=request.args.get("page", 1, type=int),
-    )
+    search = {"user": current_user, "status": status, "q": request.args.get("q")}
+    try:
+        result = case_service.search_cases(
+            **search,
+            page=request.args.get("page", 1, type=int),
+            after=request.args.get("after"),
+            before=request.args.get("before"),
+        )
+    except ValueError:
+        result = case_service.search_cases(**search)  # a mangled link: the first page
     return render_template(
         "cases/index.html",
         result=result,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -105,9 +105,18 @@ def _version(form: FlaskForm) -> int | None:
 @bp.get("/insurer/")
 def desk():
     access.require_role(current_user, Role.ADJUSTER)
-    entries = insurers.insurer_desk(actor=current_user)
+    cursors = {"after": request.args.get("after"), "before": request.args.get("before")}
+    try:
+        desk = insurers.insurer_desk(
+            actor=current_user, page=request.args.get("page", 1, type=int), **cursors
+        )
+    except ValueError:
+        desk = insurers.insurer_desk(actor=current_user)  # a mangled link: the first page
     return render_template(
-        "insurer/desk.html", entries=entries, labels=_payer_labels(e.case for e in entries)
+        "insurer/desk.html",
+        entries=desk.entries,
+        result=desk.page,
+        labels=_payer_labels(e.case for e in desk.entries),
     )
 
 

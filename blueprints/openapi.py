@@ -296,6 +296,10 @@ def _core_document() -> dict[str, Any]:
                         _query("status", "only this status"),
                         _query("q", "report or case number, plate, party name or ID number"),
                         _query("page", "page number, from 1", "integer"),
+                        _query("after", "the page after this cursor (`next_cursor` of a page)"),
+                        _query(
+                            "before", "the page before this cursor (`previous_cursor` of a page)"
+                        ),
                     ],
                 ),
                 "post": op(

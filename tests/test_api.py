@@ -216,7 +216,14 @@ def test_case_list_pages_by_twenty_and_ends_with_next_null(api: Api, police: Use
     first = api.get("/api/v1/cases", token=token).get_json()
     second = api.get(f"/api/v1/cases?page={first['next']}", token=token).get_json()
 
-    assert set(first) == {"items", "next", "total", "total_exact"}
+    assert set(first) == {
+        "items",
+        "next",
+        "next_cursor",
+        "previous_cursor",
+        "total",
+        "total_exact",
+    }
     assert first["total"] == second["total"] == 25
     assert first["total_exact"] is True
     assert len(first["items"]) == 20
@@ -225,6 +232,36 @@ def test_case_list_pages_by_twenty_and_ends_with_next_null(api: Api, police: Use
     assert second["next"] is None
     listed = [item["id"] for item in first["items"] + second["items"]]
     assert listed == sorted(created, reverse=True)  # newest first, each exactly once
+
+
+def test_the_case_list_reads_on_by_cursor_both_ways(api: Api, police: User) -> None:
+    created = [make_case(police=police.organization).id for _ in range(45)]
+    token = api.token(police)
+
+    def get(query: str) -> dict:
+        return api.get(f"/api/v1/cases?{query}", token=token).get_json()
+
+    first = get("")
+    assert first["previous_cursor"] is None
+    second = get(f"after={first['next_cursor']}")
+    third = get(f"after={second['next_cursor']}")
+    assert [len(page["items"]) for page in (first, second, third)] == [20, 20, 5]
+    assert second["next"] is None  # a page reached by cursor has no number
+    assert third["next_cursor"] is None
+    listed = [item["id"] for page in (first, second, third) for item in page["items"]]
+    assert listed == sorted(created, reverse=True)
+
+    back = get(f"before={third['previous_cursor']}")
+    assert [item["id"] for item in back["items"]] == [item["id"] for item in second["items"]]
+    top = get(f"before={back['previous_cursor']}")
+    assert [item["id"] for item in top["items"]] == [item["id"] for item in first["items"]]
+    assert top["previous_cursor"] is None
+
+
+def test_a_cursor_that_is_not_one_is_refused(api: Api, police: User) -> None:
+    response = api.get("/api/v1/cases?after=1%27%20OR%201=1", token=api.token(police))
+    assert_error(response, 422, "invalid_input")
+    assert "游标" in response.get_json()["error"]["message"]
 
 
 def test_a_long_list_is_counted_up_to_its_cap_and_still_pages_on(

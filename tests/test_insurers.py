@@ -94,7 +94,7 @@ def portal(app: Flask, user: Any) -> Any:
 def test_the_desk_shows_the_insurers_exposure_by_bucket_and_commercial(centre: Centre) -> None:
     centre.assess()
 
-    (entry,) = insurers.insurer_desk(actor=centre.adjuster)
+    (entry,) = insurers.insurer_desk(actor=centre.adjuster).entries
 
     assert entry.case.id == centre.case.id
     assert entry.payers == ["ctpi:甲方", "commercial:甲方"]
@@ -114,13 +114,36 @@ def test_the_desk_lists_cases_not_assessed_yet_newest_first(centre: Centre) -> N
     )
     session.commit()
 
-    entries = insurers.insurer_desk(actor=centre.adjuster)
+    entries = insurers.insurer_desk(actor=centre.adjuster).entries
 
     assert [entry.case.id for entry in entries] == [newer.id, centre.case.id]
     assert not entries[0].assessed
     assert entries[0].exposure == []
     assert entries[0].total is None
     assert entries[1].assessed
+
+
+def test_a_long_desk_pages_by_twenty_and_reads_on_by_cursor(app: Flask, centre: Centre) -> None:
+    for _ in range(21):
+        factories.make_accident_case(
+            police=centre.police_org, committee=centre.committee, insurer=centre.insurer
+        )
+    session.commit()
+    client, headers = api(app, centre.adjuster)
+
+    first = client.get("/api/v1/insurer/cases", headers=headers).get_json()
+    rest = client.get(
+        f"/api/v1/insurer/cases?after={first['next_cursor']}", headers=headers
+    ).get_json()
+
+    assert (len(first["items"]), first["total"], first["next"]) == (20, 22, 2)
+    assert len(rest["items"]) == 2
+    assert rest["next_cursor"] is None
+    listed = [item["case"]["id"] for item in first["items"] + rest["items"]]
+    assert len(set(listed)) == 22
+    page = portal(app, centre.adjuster).get("/insurer/").get_data(as_text=True)
+    assert page.count('data-testid="ctpi-medical"') + page.count('data-testid="not-assessed"') == 20
+    assert 'rel="next" href="/insurer/?page=2"' in page
 
 
 def test_advances_are_deducted_from_the_exposure(centre: Centre) -> None:
@@ -130,7 +153,7 @@ def test_advances_are_deducted_from_the_exposure(centre: Centre) -> None:
     )
     session.commit()
 
-    (entry,) = insurers.insurer_desk(actor=centre.adjuster)
+    (entry,) = insurers.insurer_desk(actor=centre.adjuster).entries
 
     assert entry.advanced == Decimal("10000.50")
     assert entry.net == CTPI + COMMERCIAL - Decimal("10000.50")
@@ -138,9 +161,9 @@ def test_advances_are_deducted_from_the_exposure(centre: Centre) -> None:
 
 def test_an_adjuster_of_another_insurer_sees_nothing(app: Flask, centre: Centre) -> None:
     centre.assess()
-    assert insurers.insurer_desk(actor=centre.other_adjuster) == []
+    assert insurers.insurer_desk(actor=centre.other_adjuster).entries == []
     client, headers = api(app, centre.other_adjuster)
-    assert client.get("/api/v1/insurer/cases", headers=headers).get_json() == {"items": []}
+    assert client.get("/api/v1/insurer/cases", headers=headers).get_json()["items"] == []
     url = f"/api/v1/cases/{centre.case.id}/insurer-claim"
     assert client.get(url, headers=headers).status_code == 404
     put = client.put(url, json={"policies": EXCLUSION, "advanced": "0"}, headers=headers)
@@ -179,7 +202,7 @@ def test_the_desk_in_the_api(app: Flask, centre: Centre) -> None:
     )
     assert (item["advanced"], item["net"]) == ("0.00", "133234.00")
     listed = client.get("/api/v1/insurer/cases?status=reported", headers=headers)
-    assert listed.get_json() == {"items": []}
+    assert listed.get_json()["items"] == []
     assert client.get("/api/v1/insurer/cases?status=nonsense", headers=headers).status_code == 422
 
 

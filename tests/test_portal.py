@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 from app.models import CaseStatus, OrgKind
@@ -42,15 +43,39 @@ def test_pages_carry_security_headers_and_are_not_cached(client: FlaskClient) ->
 
 def test_bootstrap_is_served_by_the_app_not_a_cdn(client: FlaskClient) -> None:
     page = client.get("/login").get_data(as_text=True)
-    assets = re.findall(r'(?:href|src)="([^"]+\.(?:css|js))"', page)
-    assert assets
-    assert all(asset.startswith("/") and not asset.startswith("//") for asset in assets)
-    for asset in assets:
-        with client.get(asset) as response:
+    assets = re.findall(r'(?:href|src)="([^"]+\.(?:css|js))\?v=([0-9a-f]{12})"', page)
+    assert any("/bootstrap/" in path for path, _ in assets)
+    assert any(path == "/static/app.js" for path, _ in assets)
+    for path, version in assets:
+        assert path.startswith("/")
+        assert not path.startswith("//")
+        # Linked by its content hash: kept for a year, never asked for again.
+        with client.get(f"{path}?v={version}") as response:
             assert response.status_code == 200
-            # Public files: Bootstrap's kept for a day, the app's own revalidated; never no-store.
-            expected = "public, max-age=86400" if "/bootstrap/" in asset else "no-cache"
+            assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        # Asked for without it (an old page, a stale hash): Bootstrap for a day, ours revalidated.
+        with client.get(f"{path}?v=000000000000") as response:
+            expected = "public, max-age=86400" if "/bootstrap/" in path else "no-cache"
             assert response.headers["Cache-Control"] == expected
+
+
+def test_a_changed_static_file_gets_a_new_link(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import web
+
+    monkeypatch.setattr(app, "static_folder", str(tmp_path))
+    script = tmp_path / "app.js"
+    script.write_text("let a = 1;")
+    with app.test_request_context():
+        first = url_for("static", filename="app.js")
+        script.write_text("let a = 2; // a deployment changed it")
+        os.utime(script, ns=(1, 1))
+        second = url_for("static", filename="app.js")
+        assert first != second
+        assert re.fullmatch(r"/static/app\.js\?v=[0-9a-f]{12}", second)
+        assert url_for("static", filename="missing.js") == "/static/missing.js"
+        assert web.static_version("static", "../secret.txt") is None  # never outside the folder
 
 
 def test_forms_need_a_csrf_token(make_app: Any) -> None:
@@ -157,6 +182,28 @@ def test_the_case_list_shows_a_bounded_set_of_page_links_and_a_capped_count(
     assert 'rel="next" href="/cases/?page=7"' in page
     assert "…" in page
     assert "超过 10 件" in page
+
+
+def test_past_the_counted_pages_the_list_reads_on_by_cursor(
+    police_client: tuple[FlaskClient, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, police = police_client
+    numbers = [factories.make_case(police=police).number for _ in range(5)]
+    monkeypatch.setattr(case_service, "PAGE_SIZE", 1)
+    monkeypatch.setattr(case_service, "COUNT_CAP", 2)
+
+    last_numbered = client.get("/cases/?page=3").get_data(as_text=True)  # 1, 2 and "more"
+    assert numbers[2] in last_numbered
+    (after,) = re.findall(r'rel="next" href="/cases/\?after=([\d-]+)"', last_numbered)
+    read_on = client.get(f"/cases/?after={after}").get_data(as_text=True)
+    assert numbers[1] in read_on
+    assert numbers[2] not in read_on
+    assert 'href="/cases/?page=1"' in read_on  # back to the first page
+    (before,) = re.findall(r'rel="prev" href="/cases/\?before=([\d-]+)"', read_on)
+    assert numbers[2] in client.get(f"/cases/?before={before}").get_data(as_text=True)
+    mangled = client.get("/cases/?after=nonsense")
+    assert mangled.status_code == 200
+    assert numbers[4] in mangled.get_data(as_text=True)
 
 
 def test_police_see_only_their_units_cases(police_client: tuple[FlaskClient, Any]) -> None:

@@ -178,6 +178,39 @@ class Policy(Base):
     vehicle: Mapped[Vehicle] = relationship(back_populates="policies")
 
 
+class CaseInsurer(Base):
+    """An insurer organisation with a policy on one of the case's vehicles, kept with the
+    policies (app/case_index.py): the adjuster's case filter is a key lookup here."""
+
+    __tablename__ = "case_insurers"
+    __table_args__ = (Index("ix_case_insurers_org_case", "org_id", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+
+
+class CaseTask(Base):
+    """What a case waits for from one of its organisations now: the actions
+    `worklist.waits_for` names and that organisation's running deadline. Rewritten in every
+    unit of work that changes the case (app/case_index.py): a work queue is an index scan, and
+    a case page's "who has the ball" one lookup."""
+
+    __tablename__ = "case_tasks"
+    # A queue's order: the soonest deadline first (none last), then the case waiting longest.
+    __table_args__ = (Index("ix_case_tasks_org_order", "org_id", "due_at", "since", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    actions: Mapped[list[str]] = mapped_column(JSON)  # in workflow order: the queue shows the first
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class LiabilityDecision(Base):
     """Each party's liability as a mediator recorded it, where the police letter determined none
     (a 道路交通事故证明, or a letter silent on a party). The latest one is on the parties' rows.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import CompoundSelect, Select, func, select, union
+from sqlalchemy import CompoundSelect, Select, func, select, tuple_, union
 
 from app.access import visible_cases
 from app.db import session
@@ -20,14 +21,33 @@ COUNT_CAP = 10_000
 @dataclass(frozen=True)
 class CasePage:
     items: list[Case]
-    page: int
+    page: int | None  # None: reached by a cursor (`after`/`before`), not by its number
     pages: int
     total: int
     exact: bool = True  # False: there are more than `total` (the count stopped at its cap)
+    next_cursor: str | None = None  # `after=` this for the page after, if there is one
+    previous_cursor: str | None = None  # `before=` this for the page before, if there is one
 
     @property
     def next(self) -> int | None:
-        return self.page + 1 if self.page < self.pages else None
+        return self.page + 1 if self.page is not None and self.page < self.pages else None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"^(\d{1,18})-(\d{1,12})$")
+
+
+def cursor_of(case: Case) -> str:
+    """A case's place in the newest-first order: its creation time (µs) and id."""
+    return f"{(case.created_at - _EPOCH) // timedelta(microseconds=1)}-{case.id}"
+
+
+def parse_cursor(text: str) -> tuple[datetime, int]:
+    """The (created_at, id) a cursor names; ValueError if it is not one."""
+    match = _CURSOR.match(text)
+    if match is None:
+        raise ValueError(f"not a case-list cursor: {text!r}")
+    return _EPOCH + timedelta(microseconds=int(match[1])), int(match[2])
 
 
 def _like_literal(text: str) -> str:
@@ -81,11 +101,18 @@ def search_cases(
     status: CaseStatus | None = None,
     q: str | None = None,
     page: int = 1,
+    after: str | None = None,
+    before: str | None = None,
     per_page: int | None = None,
     count_cap: int | None = None,
 ) -> CasePage:
     """The cases `user` may see, newest first, filtered by status and free text; counted up to
-    `count_cap` (COUNT_CAP by default)."""
+    `count_cap` (COUNT_CAP by default).
+
+    A page is found by its number (an offset, bounded by the count's cap) or, past the cap or to
+    read on, by a cursor from the page next to it: `after` the last case of the page before
+    or `before` the first case of the page after, each an index range scan whatever the depth.
+    Raises ValueError for a cursor that is not one."""
     query = visible_cases(user)
     if status is not None:
         query = query.where(Case.status == status)
@@ -100,13 +127,53 @@ def search_cases(
     total = min(total, cap)
     # Past the cap there is at least one page more than the count shows.
     pages = max(1, -(-total // per_page)) + (0 if exact else 1)
+    key = tuple_(Case.created_at, Case.id)
+    newest_first = query.order_by(Case.created_at.desc(), Case.id.desc())
+    if after is not None:
+        rows = session.scalars(
+            newest_first.where(key < tuple_(*parse_cursor(after))).limit(per_page + 1)
+        ).all()
+        items = list(rows[:per_page])
+        more = len(rows) > per_page
+        return CasePage(
+            items,
+            None,
+            pages,
+            total,
+            exact,
+            next_cursor=cursor_of(items[-1]) if more else None,
+            previous_cursor=cursor_of(items[0]) if items else None,
+        )
+    if before is not None:
+        rows = session.scalars(
+            query.where(key > tuple_(*parse_cursor(before)))
+            .order_by(Case.created_at, Case.id)
+            .limit(per_page + 1)
+        ).all()
+        items = list(reversed(rows[:per_page]))
+        more = len(rows) > per_page
+        return CasePage(
+            items,
+            None,
+            pages,
+            total,
+            exact,
+            next_cursor=cursor_of(items[-1]) if items else None,
+            previous_cursor=cursor_of(items[0]) if more else None,
+        )
     page = min(max(1, page), pages)
-    items = session.scalars(
-        query.order_by(Case.created_at.desc(), Case.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return CasePage(list(items), page, pages, total, exact)
+    rows = session.scalars(newest_first.offset((page - 1) * per_page).limit(per_page + 1)).all()
+    items = list(rows[:per_page])
+    more = len(rows) > per_page
+    return CasePage(
+        items,
+        page,
+        pages,
+        total,
+        exact,
+        next_cursor=cursor_of(items[-1]) if more else None,
+        previous_cursor=cursor_of(items[0]) if items and page > 1 else None,
+    )
 
 
 def case_jobs(case: Case) -> list[Job]:

@@ -55,7 +55,8 @@ def close_case(*, actor: User, case: Case, version: int | None = None) -> Case:
 # -- closed cases are read-only -----------------------------------------------------------------
 
 
-def _case_id_of(db_session: Session, obj: Any) -> int | None:
+def case_id_of(db_session: Session, obj: Any) -> int | None:
+    """The case a row belongs to (a policy's through its vehicle), or None."""
     if isinstance(obj, Case):
         return obj.id
     if isinstance(obj, Policy):
@@ -110,7 +111,7 @@ def refuse_changes_to_closed_cases(
                 continue
             if not deleted and obj in db_session.dirty and not db_session.is_modified(obj):
                 continue
-            case_id = _case_id_of(db_session, obj)
+            case_id = case_id_of(db_session, obj)
             if case_id is not None:
                 case_ids.add(case_id)
         case_ids -= created

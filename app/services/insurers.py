@@ -28,6 +28,7 @@ from app.models import (
     Vehicle,
 )
 from app.services import assessments
+from app.services.cases import CasePage, search_cases
 from app.services.claims import reassess_case
 from app.services.payers import insurer_payers
 
@@ -419,18 +420,37 @@ def _latest_assessments(case_ids: list[int]) -> dict[int, Assessment]:
     return {assessment.case_id: assessment for assessment in rows}
 
 
-def insurer_desk(*, actor: User, status: CaseStatus | None = None) -> list[DeskEntry]:
-    """The cases an adjuster sees, newest first, each with their insurer's payers and exposure
-    under the latest assessment (none yet: `assessed` is False)."""
+@dataclass(frozen=True)
+class DeskPage:
+    """A page of an adjuster's desk, with the list's page (numbers, cursors, capped count)."""
+
+    entries: list[DeskEntry]
+    page: CasePage
+
+
+def insurer_desk(
+    *,
+    actor: User,
+    status: CaseStatus | None = None,
+    page: int = 1,
+    after: str | None = None,
+    before: str | None = None,
+) -> DeskPage:
+    """A page of the cases an adjuster sees, newest first (found as the case list finds them),
+    each with their insurer's payers and exposure under the latest assessment (none yet:
+    `assessed` is False). Raises ValueError for a cursor that is not one."""
     access.require_role(actor, Role.ADJUSTER)
-    query = access.visible_cases(actor).options(
-        selectinload(Case.parties),
-        selectinload(Case.vehicles).selectinload(Vehicle.policies),
-    )
-    if status is not None:
-        query = query.where(Case.status == status)
-    cases = list(session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc())))
-    ids = [case.id for case in cases]
+    found = search_cases(user=actor, status=status, page=page, after=after, before=before)
+    ids = [case.id for case in found.items]
+    # One query each for the page's parties and policies, not one per case.
+    session.scalars(
+        select(Case)
+        .where(Case.id.in_(ids))
+        .options(
+            selectinload(Case.parties),
+            selectinload(Case.vehicles).selectinload(Vehicle.policies),
+        )
+    ).all()
     latest = _latest_assessments(ids)
     claims = {
         record.case_id: record
@@ -441,7 +461,7 @@ def insurer_desk(*, actor: User, status: CaseStatus | None = None) -> list[DeskE
         )
     }
     entries = []
-    for case in cases:
+    for case in found.items:
         assessment = latest.get(case.id)
         payers = insurer_payers(
             case, actor.org_id, assessment.result["totals"] if assessment is not None else ()
@@ -455,7 +475,7 @@ def insurer_desk(*, actor: User, status: CaseStatus | None = None) -> list[DeskE
                 exposure=exposure(assessment, payers),
             )
         )
-    return entries
+    return DeskPage(entries, found)
 
 
 def desk_entry(*, actor: User, case: Case) -> DeskEntry:
