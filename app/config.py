@@ -124,6 +124,14 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     settings["DAOJIAO_TRUSTED_PROXIES"] = _int(
         "DAOJIAO_TRUSTED_PROXIES", raw.get("DAOJIAO_TRUSTED_PROXIES", 0)
     )
+    # The bearer token Prometheus sends for GET /metrics; unset, only platform admins read it.
+    metrics_token = raw.get("METRICS_TOKEN")
+    if metrics_token and mode == "production" and len(str(metrics_token)) < 32:
+        raise ConfigError(
+            "METRICS_TOKEN must be at least 32 characters long: generate one with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"`'
+        )
+    settings["METRICS_TOKEN"] = str(metrics_token) if metrics_token else None
     settings["SESSION_IDLE_MINUTES"] = _int(
         "SESSION_IDLE_MINUTES", raw.get("SESSION_IDLE_MINUTES", 480), minimum=5
     )
@@ -133,6 +141,10 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     )
     settings["JOB_SWEEP_SECONDS"] = _int(
         "JOB_SWEEP_SECONDS", raw.get("JOB_SWEEP_SECONDS", 30), minimum=1
+    )
+    # Workers move the audit chain's checkpoint on this often (0: never; cron does it instead).
+    settings["AUDIT_VERIFY_SECONDS"] = _int(
+        "AUDIT_VERIFY_SECONDS", raw.get("AUDIT_VERIFY_SECONDS", 300), minimum=0
     )
     settings["JOB_MAX_ATTEMPTS"] = _int(
         "JOB_MAX_ATTEMPTS", raw.get("JOB_MAX_ATTEMPTS", 4), minimum=1

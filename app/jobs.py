@@ -3,8 +3,10 @@
 A service calls `schedule()` in its unit of work; the row commits with the change that needs
 it, and only then is the job pushed to Redis (or, without REDIS_URL, run in-process). A sweeper
 re-pushes rows left queued (Redis was down, the process died) and reclaims rows whose worker
-stopped renewing its lease. Running a job first claims its row, so a job pushed twice runs once,
-and the job's effect commits together with its `succeeded` status.
+stopped renewing its lease. Running a job first claims its row, so a job pushed twice runs once
+(a second claim waits for the first's lock on the row, then finds it running or done), and the
+job's effect commits together with its `succeeded` status. The claim itself commits with the
+job's first status write: its first progress report, or its `succeeded` when it wrote nothing.
 """
 
 from __future__ import annotations
@@ -13,21 +15,23 @@ import contextlib
 import importlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import redis
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 from rq.job import JobStatus as RQStatus
 from rq.serializers import JSONSerializer
-from sqlalchemy import event, or_, select, update
+from rq.timeouts import BaseTimeoutException
+from sqlalchemy import Connection, event, or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.db import get_db, session, utcnow
 from app.models import Job, JobStatus, User
@@ -232,65 +236,126 @@ def _set(db_session: Session, job_id: int, **values: Any) -> None:
     db_session.execute(update(Job).where(Job.id == job_id).values(updated_at=utcnow(), **values))
 
 
-def _claim(job_id: int, lease: timedelta) -> bool:
-    """Mark the row running if it is queued or its last runner's lease expired."""
+def _claim(db_session: Session, job_id: int, lease: timedelta) -> Job | None:
+    """Mark the row running if it is queued or its last runner's lease expired; the claimed
+    row, or None. Not committed: the claim commits with the job's first status write."""
     now = utcnow()
-    own = get_db().new_session()
-    try:
-        claimed = own.execute(
-            update(Job)
-            .where(
-                Job.id == job_id,
-                or_(
-                    Job.status == JobStatus.QUEUED,
-                    (Job.status == JobStatus.RUNNING) & (Job.lease_until < now),
-                ),
-            )
-            .values(
-                status=JobStatus.RUNNING,
-                attempts=Job.attempts + 1,
-                started_at=now,
-                lease_until=now + lease,
-                updated_at=now,
-                error=None,
-                error_code=None,
-            )
-        ).rowcount
-        own.commit()
-        return claimed == 1
-    finally:
-        own.close()
+    return db_session.scalars(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            or_(
+                Job.status == JobStatus.QUEUED,
+                (Job.status == JobStatus.RUNNING) & (Job.lease_until < now),
+            ),
+        )
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            started_at=now,
+            lease_until=now + lease,
+            updated_at=now,
+            error=None,
+            error_code=None,
+        )
+        .returning(Job),
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
 
 
-def _progress_reporter(job_id: int, lease: timedelta) -> Progress:
-    """Write the job's progress (and renew its lease), at most every PROGRESS_INTERVAL_SECONDS:
-    a handler may report as often as it likes."""
-    written = -PROGRESS_INTERVAL_SECONDS
+class _Status:
+    """A claimed job's status writes, on a session apart from the handler's work.
 
-    def report(percent: int, message: str | None = None) -> None:
-        nonlocal written
-        now = time.monotonic()
-        if now - written < PROGRESS_INTERVAL_SECONDS:
-            return
-        written = now
-        own = get_db().new_session()
+    The claim is committed together with the first of them (a progress report, or the final
+    status when the handler wrote nothing); the handler's first write commits it before it
+    (`before_writes`), since its lock on the row would otherwise stall the final status, and
+    the embedded SQLite database allows one writer at a time.
+    """
+
+    def __init__(self, db_session: Session, job: Job, lease: timedelta) -> None:
+        self.db_session = db_session
+        self.job_id = job.id
+        self.attempts = job.attempts
+        self.started_at = job.started_at
+        self.lease = lease
+        self.pending = True  # the claim is not committed yet
+        self.broken = False  # a status write failed: the session needs a rollback
+        self.work_wrote = False
+
+    def settle(self) -> None:
+        """Commit the claim now if it is still pending."""
+        if self.pending:
+            self._commit()
+
+    def _commit(self) -> None:
         try:
+            self.db_session.commit()
+        except BaseException:
+            self.broken = True
+            raise
+        self.pending = False
+
+    def recover(self) -> dict[str, Any]:
+        """After a failed status write, roll its session back; return the claim's values to
+        write again with the failure if the claim may have been lost with it."""
+        if not self.broken:
+            return {}
+        lost = {"attempts": self.attempts, "started_at": self.started_at} if self.pending else {}
+        self.db_session.rollback()
+        self.pending = self.broken = False
+        return lost
+
+    def reporter(self) -> Progress:
+        """Write the job's progress (and renew its lease), at most every
+        PROGRESS_INTERVAL_SECONDS: a handler may report as often as it likes."""
+        written = -PROGRESS_INTERVAL_SECONDS
+
+        def report(percent: int, message: str | None = None) -> None:
+            nonlocal written
+            now = time.monotonic()
+            if now - written < PROGRESS_INTERVAL_SECONDS:
+                return
+            written = now
             values: dict[str, Any] = {
                 "progress": max(0, min(100, int(percent))),
-                "lease_until": utcnow() + lease,
+                "lease_until": utcnow() + self.lease,
             }
             if message is not None:
                 values["message"] = message[:200]
-            own.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-                .values(**values)
-            )
-            own.commit()
-        finally:
-            own.close()
+            try:
+                self.db_session.execute(
+                    update(Job)
+                    .where(Job.id == self.job_id, Job.status == JobStatus.RUNNING)
+                    .values(**values),
+                    execution_options={"synchronize_session": False},
+                )
+            except BaseException:
+                self.broken = True
+                raise
+            self._commit()
 
-    return report
+        return report
+
+    @contextlib.contextmanager
+    def before_writes(self, work: Session) -> Iterator[None]:
+        """While the block runs, the first write of `work` commits the pending claim first."""
+
+        def before_flush(*_args: Any) -> None:
+            self.work_wrote = True
+            self.settle()
+
+        def before_execute(state: ORMExecuteState) -> None:
+            if not state.is_select:
+                self.work_wrote = True
+                self.settle()
+
+        event.listen(work, "before_flush", before_flush)
+        event.listen(work, "do_orm_execute", before_execute)
+        try:
+            yield
+        finally:
+            event.remove(work, "before_flush", before_flush)
+            event.remove(work, "do_orm_execute", before_execute)
 
 
 def run(job_id: int) -> JobStatus | None:
@@ -298,25 +363,73 @@ def run(job_id: int) -> JobStatus | None:
 
     Returns the row's new status, or None when there was nothing to do (already done or being
     done by a live worker). Transient errors propagate after being recorded, so RQ retries.
+    Round trips: the claim is an UPDATE … RETURNING, committed with the first progress report
+    (or, for a handler that writes nothing, with the final status).
     """
     lease = timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
-    if not _claim(job_id, lease):
-        log.info("job %s: nothing to do (done, or running elsewhere)", job_id)
-        return None
-    work = session
-    job = work.get(Job, job_id, populate_existing=True)
-    assert job is not None  # noqa: S101 - just claimed it
-    spec = HANDLERS[job.kind]
+    own = get_db().new_session()
     try:
-        spec.func(job, _progress_reporter(job_id, lease))
+        claimed = _claim(own, job_id, lease)
+        if claimed is None:
+            own.rollback()
+            log.info("job %s: nothing to do (done, or running elsewhere)", job_id)
+            return None
+        status = _Status(own, claimed, lease)
+        if isinstance(own.get_bind(), Connection):
+            # Sessions bound to one connection (the tests') nest their transactions as
+            # savepoints on it: the claim's must end before the handler's begins.
+            status.settle()
+        return _run_claimed(claimed, status)
+    finally:
+        own.close()
+
+
+def _run_claimed(claimed: Job, status: _Status) -> JobStatus:
+    job_id = claimed.id
+    spec = HANDLERS[claimed.kind]
+    work: Session = session._get_current_object()  # type: ignore[attr-defined]
+    job = work.merge(claimed, load=False)
+    try:
+        with status.before_writes(work):
+            spec.func(job, status.reporter())
+    except BaseTimeoutException:
+        # RQ's alarm (the job's timeout) may have stopped a statement halfway: drop both
+        # connections rather than reuse them, and record the failure on a fresh one.
+        work.invalidate()
+        status.db_session.invalidate()
+        claim = (
+            {}
+            if not status.pending
+            else {
+                "attempts": status.attempts,
+                "started_at": status.started_at,
+            }
+        )
+        _fail(
+            job_id,
+            code="timeout",
+            error=_(
+                "The job took longer than its limit of %(seconds)s seconds and was stopped.",
+                seconds=spec.timeout,
+            ),
+            **claim,
+        )
+        log.warning("job %s stopped after its timeout of %s s", job_id, spec.timeout)
+        return JobStatus.FAILED
     except PermanentJobError as exc:
         work.rollback()
-        _fail(job_id, code=exc.code, error=exc.message)
+        _fail(
+            job_id,
+            code=exc.code,
+            error=exc.message,
+            db_session=status.db_session,
+            **status.recover(),
+        )
         log.info("job %s failed for good: %s", job_id, exc.code)
         return JobStatus.FAILED
     except TRANSIENT_ERRORS as exc:
         work.rollback()
-        if _retry_or_give_up(job_id, exc) == JobStatus.FAILED:
+        if _retry_or_give_up(status, exc) == JobStatus.FAILED:
             return JobStatus.FAILED
         raise
     except Exception as exc:
@@ -325,49 +438,62 @@ def run(job_id: int) -> JobStatus | None:
             job_id,
             code="internal_error",
             error=f"Internal error ({type(exc).__name__}); the administrators were notified.",
+            db_session=status.db_session,
+            **status.recover(),
         )
         raise
-    _set(
-        work,
-        job_id,
-        status=JobStatus.SUCCEEDED,
-        progress=100,
-        message=None,
-        finished_at=utcnow(),
-        lease_until=None,
-    )
-    work.commit()
+    done = {
+        "status": JobStatus.SUCCEEDED,
+        "progress": 100,
+        "message": None,
+        "finished_at": utcnow(),
+        "lease_until": None,
+    }
+    if status.work_wrote:
+        status.settle()
+        _set(work, job_id, **done)
+        work.commit()
+    else:  # no effect to commit: the claim, any progress and the success in one commit
+        _set(status.db_session, job_id, **done)
+        status.db_session.commit()
+        work.commit()
     return JobStatus.SUCCEEDED
 
 
-def _retry_or_give_up(job_id: int, exc: BaseException) -> JobStatus:
+def _retry_or_give_up(status: _Status, exc: BaseException) -> JobStatus:
     """After a temporary error: queue the job for another attempt, or fail it for good."""
-    own = get_db().new_session()
-    try:
-        attempts = own.scalar(select(Job.attempts).where(Job.id == job_id)) or 0
-        if attempts >= current_app.config["JOB_MAX_ATTEMPTS"]:
-            _fail(
-                job_id,
-                code="unavailable",
-                db_session=own,
-                error=f"A service stayed unreachable after {attempts} attempts: {exc}",
-            )
-            return JobStatus.FAILED
-        _set(
-            own,
+    job_id, attempts = status.job_id, status.attempts
+    claim = status.recover()  # the error may have been a status write's
+    if attempts >= current_app.config["JOB_MAX_ATTEMPTS"]:
+        _fail(
             job_id,
-            status=JobStatus.QUEUED,
-            lease_until=None,
-            error=str(exc),
-            message=f"Retrying after a temporary error (attempt {attempts})",
+            code="unavailable",
+            db_session=status.db_session,
+            error=f"A service stayed unreachable after {attempts} attempts: {exc}",
+            **claim,
         )
-        own.commit()
-        return JobStatus.QUEUED
-    finally:
-        own.close()
+        return JobStatus.FAILED
+    _set(
+        status.db_session,
+        job_id,
+        **claim,
+        status=JobStatus.QUEUED,
+        lease_until=None,
+        error=str(exc),
+        message=f"Retrying after a temporary error (attempt {attempts})",
+    )
+    status.db_session.commit()
+    return JobStatus.QUEUED
 
 
-def _fail(job_id: int, *, code: str, error: str, db_session: Session | None = None) -> None:
+def _fail(
+    job_id: int,
+    *,
+    code: str,
+    error: str,
+    db_session: Session | None = None,
+    **values: Any,
+) -> None:
     """Mark the job failed for good, with the reason users see, and audit it."""
     from app import audit
 
@@ -381,6 +507,7 @@ def _fail(job_id: int, *, code: str, error: str, db_session: Session | None = No
             lease_until=None,
             error_code=code,
             error=error,
+            **values,
         )
         job = own.get(Job, job_id)
         audit.record(

@@ -1,11 +1,12 @@
 """Upload to fields ready, and to page images ready, on the production stack at a steady rate.
 
 Run by hand from the repository root: `.venv/bin/python -m bench.intake_latency [--rate 1]
-[--seconds 60] [--job-workers 1] [--drain 180]`. It makes a scratch PostgreSQL database, starts
-moto's S3 server, serves the app with gunicorn the way the Dockerfile's CMD does (its options,
-read from the Dockerfile and passed in GUNICORN_CMD_ARGS, with the bind moved to a free loopback
-port) in production mode, and starts one `daojiao worker` (or `--job-workers` of them), all on
-127.0.0.1. It uploads generated text letters (every variant of
+[--seconds 60] [--job-workers 1 | --worker QUEUES …] [--drain 180] [--redis-url URL]`. It makes
+a scratch PostgreSQL database, starts moto's S3 server, serves the app with gunicorn the way the
+Dockerfile's CMD does (its options, read from the Dockerfile and passed in GUNICORN_CMD_ARGS,
+with the bind moved to a free loopback port) in production mode, and starts one `daojiao
+worker` (or `--job-workers` of them, or one per `--worker parse,assess,default` on those
+queues), all on 127.0.0.1. It uploads generated text letters (every variant of
 `tests.reports.generator.make_report`, round robin, seed = upload number) through
 `POST /api/v1/cases` at the given rate and reports, from the start of each upload:
 
@@ -337,7 +338,7 @@ def queue_wait_causes(
     print("  while a reading job waited in the queue, the worker(s) ran:")
     print(f"    earlier reading jobs           {summary(behind['reports.read'], 'ms')}")
     print(f"    page-image jobs                {summary(behind['documents.preview'], 'ms')}")
-    print(f"    no job row (RQ fork, pushes)   {summary(behind['between'], 'ms')}")
+    print(f"    no job row (RQ, pushes)        {summary(behind['between'], 'ms')}")
     first = min(begin for begin in begins if begin)
     last = max(job.finished_at for job in ran)
     span = (last - first).total_seconds()
@@ -346,7 +347,7 @@ def queue_wait_causes(
         print(f"  {kind} runs: {busy:.1f} s of the {span:.1f} s from first upload to last job")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=1.0, help="uploads per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to upload")
@@ -354,9 +355,21 @@ def main() -> None:
         "--job-workers", type=int, default=1, help="`daojiao worker` processes (the issue: 1)"
     )
     parser.add_argument(
+        "--worker",
+        action="append",
+        metavar="QUEUES",
+        help="a `daojiao worker` on these comma-separated queues (repeat for more workers; "
+        "instead of --job-workers)",
+    )
+    parser.add_argument(
         "--drain", type=float, default=180.0, help="seconds to wait for the jobs after the uploads"
     )
-    args = parser.parse_args()
+    parser.add_argument("--redis-url", default=REDIS_URL, help="Redis database (emptied)")
+    args = parser.parse_args(argv)
+    # The queues of each worker; [] means every queue.
+    worker_queues = [
+        [name for name in queues.split(",") if name] for queues in args.worker or []
+    ] or [[] for _ in range(args.job_workers)]
     # A second Ctrl-C (or a SIGTERM) while stopping must not leave the children running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
@@ -376,12 +389,14 @@ def main() -> None:
         f"{total} letters, {len(VARIANTS)} variants round robin "
         f"({', '.join(f'{count} × {n} p.' for n, count in sorted(pages.items()))}); "
         f"GUNICORN_CMD_ARGS={gunicorn_args!r} gunicorn {app_module}; "
-        f"{args.job_workers} daojiao worker(s)"
+        + ", ".join(
+            f"daojiao worker {' '.join(queues) or '(every queue)'}" for queues in worker_queues
+        )
     )
 
     url = servers.sibling_database(servers.PG_URL, "latency")
     servers.recreate_database(url)
-    queue_redis = redis.Redis.from_url(REDIS_URL)
+    queue_redis = redis.Redis.from_url(args.redis_url)
     queue_redis.flushdb()
     app = None
     try:
@@ -393,7 +408,7 @@ def main() -> None:
                 "DAOJIAO_MODE": "production",
                 "SECRET_KEY": secrets.token_urlsafe(48),
                 "DATABASE_URL": url,
-                "REDIS_URL": REDIS_URL,
+                "REDIS_URL": args.redis_url,
                 "S3_ENDPOINT": endpoint,
                 "S3_ACCESS_KEY": servers.S3_ACCESS_KEY,
                 "S3_SECRET_KEY": servers.S3_SECRET_KEY,
@@ -422,19 +437,19 @@ def main() -> None:
                     running.enter_context(
                         process(
                             f"worker {n + 1}",
-                            [str(BIN / "daojiao"), "worker"],
+                            [str(BIN / "daojiao"), "worker", *queues],
                             env,
                             Path(scratch) / f"worker{n + 1}.log",
                         )
                     )
-                    for n in range(args.job_workers)
+                    for n, queues in enumerate(worker_queues)
                 ]
                 wait_until(
                     "gunicorn", lambda: answers(f"http://127.0.0.1:{port}/healthz"), web, web_log
                 )
                 wait_until(
                     "the worker",
-                    lambda: Worker.count(connection=queue_redis) >= args.job_workers,
+                    lambda: Worker.count(connection=queue_redis) >= len(workers),
                     workers[0],
                     Path(scratch) / "worker1.log",
                 )

@@ -22,7 +22,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 from app import jobs
-from app.db import session
+from app.db import get_db, session
 from app.models import Assessment, AuditEvent, Case, CaseStatus, Job, JobStatus, OrgKind
 from app.services import assessments
 from tests import factories
@@ -320,17 +320,52 @@ def test_page_images_have_a_queue_of_their_own_after_the_rest() -> None:
 
 
 @pytest.mark.redis
-def test_progress_is_written_at_most_twice_a_second(redis_app: Flask) -> None:
+def test_the_claim_commits_with_the_first_progress_report_at_most_twice_a_second(
+    redis_app: Flask,
+) -> None:
     job = jobs.schedule("test.slow_effect", subject_id=1)
     session.commit()  # pushed to Redis: nobody runs it here
-    assert jobs._claim(job.id, timedelta(seconds=60))
-    report = jobs._progress_reporter(job.id, timedelta(seconds=60))
+    lease = timedelta(seconds=60)
+    own = get_db().new_session()
+    try:
+        claimed = jobs._claim(own, job.id, lease)
+        assert claimed is not None
+        assert reload(job.id).status == JobStatus.QUEUED  # claimed, not committed yet
+        report = jobs._Status(own, claimed, lease).reporter()
 
-    report(10, "first")
-    report(20, "too soon")  # within the interval: not written
-    first = (reload(job.id).progress, reload(job.id).message)
-    time.sleep(jobs.PROGRESS_INTERVAL_SECONDS + 0.05)
-    report(30, "later")
+        report(10, "first")  # one commit: the claim and the first progress
+        started = reload(job.id)
+        report(20, "too soon")  # within the interval: not written
+        first = (reload(job.id).progress, reload(job.id).message)
+        time.sleep(jobs.PROGRESS_INTERVAL_SECONDS + 0.05)
+        report(30, "later")
+    finally:
+        own.close()
 
+    assert (started.status, started.attempts, started.progress) == (JobStatus.RUNNING, 1, 10)
     assert first == (10, "first")
     assert (reload(job.id).progress, reload(job.id).message) == (30, "later")
+
+
+@pytest.mark.redis
+def test_a_job_claimed_twice_at_once_runs_once(redis_app: Flask) -> None:
+    job = jobs.schedule("test.slow_effect", subject_id=1)
+    session.commit()
+    lease = timedelta(seconds=60)
+    first, second = get_db().new_session(), get_db().new_session()
+    claims: list[object] = []
+    try:
+        claimed = jobs._claim(first, job.id, lease)
+        assert claimed is not None
+        # The second claim waits for the first's lock on the row, then finds it running.
+        other = threading.Thread(target=lambda: claims.append(jobs._claim(second, job.id, lease)))
+        other.start()
+        other.join(timeout=0.3)
+        jobs._Status(first, claimed, lease).reporter()(10, "started")
+        other.join(timeout=30)
+    finally:
+        first.close()
+        second.close()
+
+    assert claims == [None]
+    assert reload(job.id).attempts == 1

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from flask_babel import gettext as _
 
-from app import audit, jobs
+from app import audit, jobs, rendering
 from app.db import session
 from app.errors import EvidenceAltered
 from app.labels import N_
@@ -13,9 +15,12 @@ from app.models import Document, Job
 from app.services import assessments, documents, intake
 from workers import get_app
 
+log = logging.getLogger(__name__)
+
 
 def run_job(job_id: int) -> str | None:
-    """RQ entry point: run one job row in a fresh app context (own session, own connection)."""
+    """RQ entry point: run one job row in a fresh app context (a session of its own, on a
+    connection from the worker's pool)."""
     app = get_app()
     audit.origin.set("worker")
     with app.app_context():
@@ -50,6 +55,24 @@ def read_report(job: Job, progress: jobs.Progress) -> None:
     intake.read_report(job.subject_id, progress)
 
 
+# Why a PDF's pages could not be shown, by rendering.RenderError code.
+RENDER_ERRORS = {
+    "too_large": N_(
+        "The pages of this PDF cannot be shown: the file is too large or too complex. "
+        "The file itself is kept and can be downloaded."
+    ),
+    "timeout": N_(
+        "Showing the pages of this PDF took too long. The file itself is kept and can be "
+        "downloaded."
+    ),
+    "damaged": N_(
+        "The pages of this PDF cannot be shown: the file is damaged. The file itself is kept "
+        "and can be downloaded."
+    ),
+}
+
+
+# The pages render in an isolated child limited to rendering.RENDER_SECONDS (60 s).
 @jobs.job_handler("documents.preview", queue="preview", timeout=120)
 def preview_document(job: Job, progress: jobs.Progress) -> None:
     """Render the pages of an evidence PDF for previews."""
@@ -57,7 +80,11 @@ def preview_document(job: Job, progress: jobs.Progress) -> None:
     if document is None or documents.page_images(document):
         return
     progress(20, N_("Rendering the pages"))
-    sizes = documents.render_page_images(document, documents.read_document(document))
+    try:
+        sizes = documents.render_page_images(document, documents.read_document(document))
+    except rendering.RenderError as exc:
+        message = RENDER_ERRORS.get(exc.code, RENDER_ERRORS["damaged"])
+        raise jobs.PermanentJobError(_(message), code=exc.code) from exc
     intake.record_page_sizes(document, sizes)
 
 
@@ -83,6 +110,25 @@ def sweep_deadlines_in(app: Flask) -> dict[str, int]:
         counts = deadlines.sweep_deadlines()
         session.commit()
     return counts
+
+
+# Events a worker's sweeper verifies at most in one go (~3 s): a long backlog, after an upgrade or
+# a pause, is worked off over several sweeps without holding up the deadline sweep.
+AUDIT_VERIFY_BATCH = 50_000
+
+
+def advance_audit_checkpoint(app: Flask) -> audit.Verification:
+    """Verify the audit chain from its latest checkpoint (at most AUDIT_VERIFY_BATCH events),
+    recording a new checkpoint; a broken chain is logged as an error for the operators."""
+    with app.app_context():
+        result = audit.verify_chain(limit=AUDIT_VERIFY_BATCH)
+    if not result.ok:
+        log.error(
+            "audit chain broken at event %s (%s): run `daojiao audit verify`",
+            result.broken_id,
+            result.reason,
+        )
+    return result
 
 
 @jobs.job_handler("litigation.package", queue="default", timeout=900)

@@ -214,11 +214,15 @@ def read_document(document: Document) -> bytes:
 
 
 def render_page_images(document: Document, data: bytes) -> list[list[float]]:
-    """Store a PNG of each page of a PDF document; return the page sizes in points."""
+    """Store a PNG of each page of a PDF document; return the page sizes in points.
+
+    The pages are rendered in an isolated child (the file may be hostile); raises
+    rendering.RenderError when it breaks the child's limits or is unreadable.
+    """
     case = session.get(Case, document.case_id)
     existing = page_images(document)
     sizes = []
-    for image in rendering.render_pages(data):
+    for image in rendering.render_pages_isolated(data):
         sizes.append([image.width, image.height])
         if image.number not in existing:
             store_document(
