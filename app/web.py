@@ -3,10 +3,16 @@ headers, origin."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, flash, request
+import functools
+import hashlib
+import os
+from typing import Any
+
+from flask import Flask, Response, current_app, flash, request
 from flask_bootstrap import Bootstrap5
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.security import safe_join
 
 from app import audit, db
 from app.errors import DomainError
@@ -43,6 +49,58 @@ def refuse(exc: DomainError, *, flash_reason: bool = True) -> None:
 
 BOOTSTRAP_STATIC = "/bootstrap/static/"
 BOOTSTRAP_MAX_AGE = 86400
+# A static file asked for with its current content hash (`?v=`, added to every link to it) is
+# that content for ever: browsers keep it a year and never ask again.
+STATIC_ENDPOINTS = ("static", "bootstrap.static")
+VERSIONED_CACHE = "public, max-age=31536000, immutable"
+
+
+@functools.lru_cache(maxsize=256)
+def _content_hash(path: str, _mtime_ns: int, _size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def static_version(endpoint: str, filename: str) -> str | None:
+    """The content hash of a static file, or None if there is no such file."""
+    blueprint = endpoint.rpartition(".")[0]
+    scaffold = current_app.blueprints[blueprint] if blueprint else current_app
+    folder = scaffold.static_folder
+    if folder is None:
+        return None
+    try:
+        path = safe_join(folder, filename)
+        stat = os.stat(path) if path else None
+    except OSError:
+        return None
+    if stat is None:
+        return None
+    return _content_hash(path, stat.st_mtime_ns, stat.st_size)
+
+
+def _version_static_links(endpoint: str, values: dict[str, Any]) -> None:
+    """`url_default`: link every static file with its content hash (`?v=`)."""
+    if endpoint in STATIC_ENDPOINTS and "filename" in values and "v" not in values:
+        version = static_version(endpoint, values["filename"])
+        if version:
+            values["v"] = version
+
+
+def _static_cache_control() -> str | None:
+    """The cache policy of a static file: a year when asked for by its current hash."""
+    if request.endpoint not in STATIC_ENDPOINTS or not request.view_args:
+        return None
+    asked = request.args.get("v")
+    if asked and asked == static_version(request.endpoint, request.view_args["filename"]):
+        return VERSIONED_CACHE
+    if request.path.startswith(BOOTSTRAP_STATIC):
+        # Bootstrap's files change only with the package: reused for a day.
+        return f"public, max-age={BOOTSTRAP_MAX_AGE}"
+    # The app's own files, asked for without their hash: revalidated on each use.
+    return None
 
 
 def _security_headers(response: Response) -> Response:
@@ -51,12 +109,11 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.path.startswith(BOOTSTRAP_STATIC):
-        # Bootstrap's files change only with the package: every page reuses them for a day.
-        response.headers["Cache-Control"] = f"public, max-age={BOOTSTRAP_MAX_AGE}"
-    elif not request.path.startswith("/static/"):
-        # Pages and API answers carry personal data: never keep them in a cache. (The app's
-        # own static files are revalidated on each use: a deployment's change shows at once.)
+    static_policy = _static_cache_control()
+    if static_policy:
+        response.headers["Cache-Control"] = static_policy
+    elif request.endpoint not in STATIC_ENDPOINTS:
+        # Pages and API answers carry personal data: never keep them in a cache.
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response
@@ -75,3 +132,4 @@ def init_app(app: Flask) -> None:
     Bootstrap5(app)
     app.before_request(_remember_origin)
     app.after_request(_security_headers)
+    app.url_defaults(_version_static_links)

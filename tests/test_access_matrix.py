@@ -138,6 +138,9 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "main.home": {"GET": row(LOGIN, 200, 200, 200, 200, 200)},
     "main.set_language": {"GET": row(BACK, BACK, BACK, BACK, BACK, BACK)},
     "main.health": {"GET": row(200, 200, 200, 200, 200, 200)},
+    # Prometheus metrics: platform admins (or the scraper's METRICS_TOKEN); for anyone else the
+    # endpoint does not exist.
+    "metrics.scrape": {"GET": row(404, 404, 404, 404, 404, 200)},
     # An empty login form is refused as input (400), whoever sends it.
     "auth.login": {"GET": row(200, 200, 200, 200, 200, 200), "POST": row(*[400] * 6)},
     "auth.logout": {"POST": row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)},

@@ -54,6 +54,7 @@ NOT_PAGES = {
     "documents.content": "a stored file (PDF or image)",
     "notifications.open_notification": "redirects to the page the notification is about",
     "police.sample_letter": "the demo's sample letter (a PDF)",
+    "metrics.scrape": "Prometheus metrics in its text format (platform admins, the scraper)",
 }
 
 

@@ -21,10 +21,22 @@ DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-SERVICES = {"postgres", "redis", "minio", "createbucket", "migrate", "web", "worker"}
-APP_SERVICES = ("web", "worker", "migrate")
+# prometheus and grafana: only with `--profile monitoring` (tests/test_metrics.py checks them).
+SERVICES = {
+    "postgres",
+    "redis",
+    "minio",
+    "createbucket",
+    "migrate",
+    "web",
+    "worker",
+    "preview",
+    "prometheus",
+    "grafana",
+}
+APP_SERVICES = ("web", "worker", "preview", "migrate")
 BACKING_SERVICES = ("postgres", "redis", "minio")
-LONG_RUNNING = ("postgres", "redis", "minio", "web", "worker")
+LONG_RUNNING = ("postgres", "redis", "minio", "web", "worker", "preview")
 ONE_SHOT = ("createbucket", "migrate")
 
 # Configuration every application container needs to reach its backing services.
@@ -247,7 +259,7 @@ def test_web_builds_the_local_dockerfile_and_other_app_services_reuse_its_image(
     dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
     assert (ROOT / context / dockerfile).resolve() == DOCKERFILE
     assert web["image"], "web must name its image so worker and migrate can run it"
-    for name in ("worker", "migrate"):
+    for name in ("worker", "preview", "migrate"):
         service = services[name]
         assert service["image"] == web["image"], f"{name} must run the image web builds"
         # A shared, locally built image must never be pulled from a registry instead.
@@ -310,19 +322,26 @@ def test_web_publishes_the_gunicorn_port(services):
     assert str(ports[0]).endswith(":8000")
 
 
-def test_worker_runs_the_rq_worker_and_publishes_nothing(services):
-    worker = services["worker"]
+@pytest.mark.parametrize("name", ["worker", "preview"])
+def test_workers_run_the_rq_worker_and_publish_nothing(services, name):
+    worker = services[name]
     assert worker["command"][:2] == ["daojiao", "worker"]
     assert "ports" not in worker
     # The image's HEALTHCHECK probes HTTP, which the worker does not serve.
     assert worker["healthcheck"].get("disable") is True
 
 
+def test_page_images_have_a_worker_of_their_own(services):
+    # Every queue on the main worker (page images last); the preview worker renders only.
+    assert services["worker"]["command"] == ["daojiao", "worker"]
+    assert services["preview"]["command"] == ["daojiao", "worker", "preview"]
+
+
 def test_migrate_applies_alembic_migrations(services):
     assert services["migrate"]["command"] == ["daojiao", "db", "upgrade"]
 
 
-@pytest.mark.parametrize("name", ["web", "worker"])
+@pytest.mark.parametrize("name", ["web", "worker", "preview"])
 def test_app_processes_start_after_migrations_bucket_and_healthy_backends(services, name):
     depends_on = services[name]["depends_on"]
     assert depends_on["migrate"]["condition"] == "service_completed_successfully"
