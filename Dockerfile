@@ -57,5 +57,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # --timeout 90: above the object store client's worst case (storage.minio.WORST_CASE_SECONDS,
 # 54.6 s), so a request waiting on a dead store answers with an error instead of being killed;
 # --graceful-timeout 30: a restart lets requests in flight finish.
-# --config gunicorn.conf.py: the Prometheus multiprocess hooks (app/metrics.py).
-CMD ["gunicorn", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "90", "--graceful-timeout", "30", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "wsgi:app"]
+# --config gunicorn.conf.py: sync workers, WEB_CONCURRENCY of them (default 2 × CPUs + 1), and the
+# Prometheus multiprocess hooks (app/metrics.py).
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--timeout", "90", "--graceful-timeout", "30", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "wsgi:app"]

@@ -1,6 +1,13 @@
-"""gunicorn settings the command line cannot give: Prometheus multiprocess bookkeeping.
+"""gunicorn's worker class and count, and Prometheus multiprocess bookkeeping.
 
-The image's CMD passes `--config gunicorn.conf.py` with every other setting on the command line.
+The image's CMD passes `--config gunicorn.conf.py`; bind address, timeouts and logs are on its
+command line (which overrides this file).
+
+Workers: synchronous, one request at a time each, `WEB_CONCURRENCY` of them (default twice the
+CPUs plus one, gunicorn's advice: while one waits on PostgreSQL or the object store another runs).
+Not threads: the PDF libraries that render agreements and rulings in a request (ReportLab) and
+read evidence (pypdfium2) do not promise thread safety, and a sync worker that hangs is killed
+and replaced by the `--timeout` alone.
 With PROMETHEUS_MULTIPROC_DIR set (docker-compose.yml: a tmpfs), each worker writes its request
 metrics to files there and GET /metrics adds them up (app/metrics.py). The variable must be in
 the environment before gunicorn starts, so that every worker inherits it.
@@ -13,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import multiprocess
+
+worker_class = "sync"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
 
 
 def on_starting(server: Any) -> None:

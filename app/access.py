@@ -18,8 +18,11 @@ from app.models import Case, CaseInsurer, CaseStatus, Role, User
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def case_filter(user: User) -> ColumnElement[bool]:
-    """The condition a case must meet for `user` to see it; unknown roles see nothing."""
+def case_filter(user: User, *, per_row: bool = False) -> ColumnElement[bool]:
+    """The condition a case must meet for `user` to see it; unknown roles see nothing.
+
+    `per_row`: for a query over a few rows (a work queue), write the insurer's condition as a
+    key lookup for each row; as a semi-join, PostgreSQL would read all of an insurer's cases."""
     match user.role:
         case Role.ADMIN:
             return true()
@@ -27,8 +30,11 @@ def case_filter(user: User) -> ColumnElement[bool]:
             return Case.reporting_unit_id == user.org_id
         case Role.ADJUSTER:
             # An insurer sees a case once the police confirmed it and one of its policies is on it.
-            touches_insurer = exists().where(
-                CaseInsurer.case_id == Case.id, CaseInsurer.org_id == user.org_id
+            mine = (CaseInsurer.case_id == Case.id, CaseInsurer.org_id == user.org_id)
+            touches_insurer = (
+                select(CaseInsurer.org_id).where(*mine).scalar_subquery().is_not(None)
+                if per_row
+                else exists().where(*mine)
             )
             return and_(
                 Case.status.not_in([CaseStatus.DRAFT, CaseStatus.WITHDRAWN]), touches_insurer

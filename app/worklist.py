@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, g, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from app import access, workflow
 from app.db import session
@@ -221,21 +221,42 @@ def queue(user: User, *, limit: int = QUEUE_LIMIT) -> list[Task]:
     return tasks
 
 
-def _queue(user: User, limit: int) -> list[Task]:
+def _waiting(user: User) -> Select | None:
+    """The user's organisation's rows of `case_tasks`, joined to their cases, in queue order;
+    None for a user nothing waits on."""
     states = WAITING_STATES.get(user.role)
     if not states or not user.is_active:
-        return []
-    rows = session.execute(
+        return None
+    return (
         select(CaseTask, Case)
         .join(Case, Case.id == CaseTask.case_id)
         .where(
             CaseTask.org_id == user.org_id,
             Case.status.in_(states),
-            access.case_filter(user),
+            access.case_filter(user, per_row=True),
         )
         .order_by(CaseTask.due_at.asc().nulls_last(), CaseTask.since, CaseTask.case_id)
-        .limit(limit)
-    ).all()
+    )
+
+
+def queue_count(user: User, *, limit: int = QUEUE_LIMIT) -> int:
+    """How many cases wait on the user's organisation, counted up to `limit` (the navbar's
+    badge: counted in the database, none of the rows loaded)."""
+    cached = g.get("worklist_queue") if has_request_context() else None
+    if cached is not None and cached[0] == (user.id, limit):
+        return len(cached[1])  # the home page has loaded the queue itself
+    waiting = _waiting(user)
+    if waiting is None:
+        return 0
+    counted = waiting.with_only_columns(CaseTask.case_id).limit(limit).subquery()
+    return session.scalar(select(func.count()).select_from(counted)) or 0
+
+
+def _queue(user: User, limit: int) -> list[Task]:
+    waiting = _waiting(user)
+    if waiting is None:
+        return []
+    rows = session.execute(waiting.limit(limit)).all()
     deadline_ids = [task.deadline_id for task, _case in rows if task.deadline_id is not None]
     running = {
         deadline.id: deadline
@@ -362,7 +383,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["payer_name"] = agreements.payer_label
     app.jinja_env.globals["action_url"] = action_url
     app.jinja_env.globals["queue_count"] = lambda: (
-        len(queue(current_user)) if current_user.is_authenticated else 0
+        queue_count(current_user) if current_user.is_authenticated else 0
     )
 
 

@@ -6,7 +6,9 @@ each other and with the application's contracts (INTERFACES.md §1 and §6).
 """
 
 import json
+import os
 import re
+import runpy
 import shlex
 from pathlib import Path, PurePosixPath
 
@@ -504,8 +506,19 @@ def test_dockerfile_default_command_serves_wsgi_app_with_gunicorn():
     assert argv[0] == "gunicorn"
     assert argv[-1] == "wsgi:app"
     assert argv[argv.index("--bind") + 1] == "0.0.0.0:8000"
-    assert int(argv[argv.index("--workers") + 1]) >= 1
+    assert argv[argv.index("--config") + 1] == "gunicorn.conf.py"
+    assert "--workers" not in argv  # the config file's count, from WEB_CONCURRENCY
     assert argv[argv.index("--access-logfile") + 1] == "-"
+
+
+@pytest.mark.parametrize(("concurrency", "expected"), [("", None), ("5", 5)])
+def test_gunicorn_runs_sync_workers_as_many_as_web_concurrency_says(
+    monkeypatch: pytest.MonkeyPatch, concurrency: str, expected: int | None
+) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", concurrency)
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["worker_class"] == "sync"
+    assert settings["workers"] == (expected or 2 * (os.cpu_count() or 1) + 1)
 
 
 def test_gunicorn_outwaits_the_object_store_client():

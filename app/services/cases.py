@@ -13,9 +13,9 @@ from app.db import session
 from app.models import Case, CaseStatus, Job, Party, User, Vehicle
 
 PAGE_SIZE = 20
-# Lists count at most this many cases: past it they say "10,000+" (counting a province's every
-# case on each page costs more than showing the page).
-COUNT_CAP = 10_000
+# Lists count at most this many cases: past it they say "more than 1,000" and read on by cursor
+# (counting a province's every case on each page costs more than showing the page).
+COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)

@@ -442,13 +442,14 @@ def insurer_desk(
     access.require_role(actor, Role.ADJUSTER)
     found = search_cases(user=actor, status=status, page=page, after=after, before=before)
     ids = [case.id for case in found.items]
-    # One query each for the page's parties and policies, not one per case.
+    # One query each for the page's parties, policies and letters, not one per case.
     session.scalars(
         select(Case)
         .where(Case.id.in_(ids))
         .options(
             selectinload(Case.parties),
             selectinload(Case.vehicles).selectinload(Vehicle.policies),
+            selectinload(Case.report),
         )
     ).all()
     latest = _latest_assessments(ids)

@@ -101,10 +101,15 @@ def content_digest(content: dict[str, Any]) -> str:
 
 
 def offer_event(offer: Offer) -> AuditEvent | None:
-    """The audit event that recorded the making of `offer`."""
+    """The audit event that recorded the making of `offer` (found among its case's events: the
+    case's index narrows millions of events to tens)."""
     return session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.action == "offer.made", AuditEvent.subject == f"offer:{offer.id}")
+        .where(
+            AuditEvent.case_id == offer.case_id,
+            AuditEvent.action == "offer.made",
+            AuditEvent.subject == f"offer:{offer.id}",
+        )
         .order_by(AuditEvent.id)
         .limit(1)
     ).first()
