@@ -496,7 +496,7 @@ async def drive(base: str, data: Sample, args: argparse.Namespace, only: str | N
     return run
 
 
-async def hammer(url: str, connections: int, duration: float) -> Run:
+async def hammer(url: str, connections: int, duration: float, kind: str = "hello world") -> Run:
     """GET `url` over `connections` connections, back to back, for `duration` seconds."""
     run = Run(duration)
     run.deadline = time.monotonic() + duration
@@ -508,7 +508,7 @@ async def hammer(url: str, connections: int, duration: float) -> Run:
             connector=aiohttp.TCPConnector(limit=1),
         ) as http:
             while run.running():
-                await run.get(http, "hello world", url)
+                await run.get(http, kind, url)
 
     await asyncio.gather(*(one() for _ in range(connections)))
     run.cpu = cpu.report()
@@ -619,6 +619,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=32, help="virtual users (connections)")
     parser.add_argument("--baseline", action="store_true", help="measure hello-world first")
     parser.add_argument("--baseline-duration", type=float, default=15.0)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="with --isolated: also the app's cheapest request, /healthz (one SELECT 1, no "
+        "session): what any request of the app costs at least",
+    )
     parser.add_argument("--think", type=float, default=0.0, help="mean think time, seconds")
     parser.add_argument(
         "--upload-rate", type=float, default=0.5, help="letters uploaded per second at most"
@@ -706,6 +712,12 @@ def main() -> None:
             print(f"baseline: {hello.cpu}")
         if args.isolated:
             run = Run(args.duration)
+            if args.floor:
+                floor = asyncio.run(
+                    hammer(f"{base}/healthz", args.users, args.duration, "health check")
+                )
+                print(f"health check alone: {floor.cpu}")
+                run.pages.update(floor.pages)
             for kind in dict.fromkeys(k for pages in MIX.values() for k, _ in pages):
                 if not chosen(kind, args) or kind == "police upload":
                     continue  # uploads are paced (--upload-rate): no throughput of their own
