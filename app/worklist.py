@@ -240,16 +240,18 @@ def _waiting(user: User) -> Select | None:
 
 
 def queue_count(user: User, *, limit: int = QUEUE_LIMIT) -> int:
-    """How many cases wait on the user's organisation, counted up to `limit` (the navbar's
-    badge: counted in the database, none of the rows loaded)."""
+    """How many cases wait on the user's organisation, counted up to `limit`: the navbar's badge,
+    on every page. It counts the organisation's rows of `case_tasks` on their index alone: those
+    rows are written only for the cases the organisation takes part in, in the states that wait
+    on it, so the case filters the queue itself applies (`_waiting`) would change nothing here,
+    and joined in they lead PostgreSQL to read every case of the organisation."""
     cached = g.get("worklist_queue") if has_request_context() else None
     if cached is not None and cached[0] == (user.id, limit):
         return len(cached[1])  # the home page has loaded the queue itself
-    waiting = _waiting(user)
-    if waiting is None:
+    if not WAITING_STATES.get(user.role) or not user.is_active:
         return 0
-    counted = waiting.with_only_columns(CaseTask.case_id).limit(limit).subquery()
-    return session.scalar(select(func.count()).select_from(counted)) or 0
+    counted = select(CaseTask.case_id).where(CaseTask.org_id == user.org_id).limit(limit)
+    return session.scalar(select(func.count()).select_from(counted.subquery())) or 0
 
 
 def _queue(user: User, limit: int) -> list[Task]:

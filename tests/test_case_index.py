@@ -71,6 +71,9 @@ def test_the_stored_tasks_follow_the_case_through_mediation(app: Flask) -> None:
             sit(sit.adjuster, "POST", "/offers", json={"payer": payer, "amount": amount})
     assert stored(case) == worked_out(case)
     assert {actions for _, actions, _ in stored(case)} == {("answer_offer",)}
+    # The navbar's badge counts the stored rows alone: it agrees with the queue each user sees.
+    for user in (sit.police, sit.mediator, sit.adjuster, sit.other_adjuster, sit.judge):
+        assert worklist.queue_count(user) == len(worklist.queue(user)), user.username
 
 
 def test_a_policy_added_or_removed_changes_who_sees_the_case(app: Flask) -> None:
