@@ -132,9 +132,9 @@ NOT_CHECKPOINTED = "event no longer matches the checkpoint"
 NOT_HEAD = "event does not match the chain's head"
 OUTSIDE = "event outside the chain (beyond its head)"
 
-# What a hash is computed over, in `event_hash`'s keyword names; read as plain rows (no ORM
-# objects) because verification reads millions of them.
-_FIELDS = (
+# What an event's hash is computed over, in `event_hash`'s keyword names (and the columns'):
+# verification reads them as plain rows (no ORM objects), because it reads millions.
+HASHED_FIELDS = (
     "id",
     "occurred_at",
     "actor_id",
@@ -147,7 +147,7 @@ _FIELDS = (
     "details",
     "prev_hash",
 )
-_COLUMNS = tuple(getattr(AuditEvent, name) for name in (*_FIELDS, "hash"))
+_COLUMNS = tuple(getattr(AuditEvent, name) for name in (*HASHED_FIELDS, "hash"))
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class _Head:
 
 
 def _recompute(row: Row[Any]) -> str:
-    return event_hash(**{name: getattr(row, name) for name in _FIELDS})
+    return event_hash(**{name: getattr(row, name) for name in HASHED_FIELDS})
 
 
 def _read_head(db_session: Session) -> _Head:

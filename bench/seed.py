@@ -232,7 +232,7 @@ def _shape(case: Planned, offer_rows: dict[int, list[OfferRow]]) -> tuple[object
     return case.status, case.county, insurers, made
 
 
-def _copy(table: str, columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> int:
+def copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> int:
     """COPY `rows` into `table`: a million rows in seconds, where INSERTs take minutes."""
     raw = session.connection().connection.driver_connection
     quoted = ", ".join(f'"{column}"' for column in columns)  # "limit" is a keyword
@@ -412,20 +412,7 @@ class Chain:
         )
 
 
-EVENT_COLUMNS = (
-    "id",
-    "occurred_at",
-    "actor_id",
-    "actor",
-    "org_id",
-    "action",
-    "case_id",
-    "subject",
-    "ip",
-    "details",
-    "prev_hash",
-    "hash",
-)
+EVENT_COLUMNS = (*audit.HASHED_FIELDS, "hash")
 
 
 @dataclass(frozen=True)
@@ -483,7 +470,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
 
     done(
         "cases",
-        _copy(
+        copy_rows(
             "cases",
             (
                 "id",
@@ -526,7 +513,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
     )
     done(
         "parties",
-        _copy(
+        copy_rows(
             "parties",
             (
                 "id",
@@ -564,7 +551,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
     )
     done(
         "vehicles",
-        _copy(
+        copy_rows(
             "vehicles",
             ("id", "case_id", "plate", "vehicle_type", "driver_party_id"),
             ((c.n, c.n, plate(c.n), "小型轿车", c.n * 2 - 1) for c in planned),
@@ -588,7 +575,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
 
     done(
         "policies",
-        _copy(
+        copy_rows(
             "policies",
             ("vehicle_id", "kind", "insurer_name", "insurer_org_id", "number", "limit"),
             policies(),
@@ -600,7 +587,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
     claims_sha = _digest(CLAIMS)
     done(
         "claims",
-        _copy(
+        copy_rows(
             "claims",
             ("id", "case_id", "data", "sha256", "created_at", "created_by_id"),
             (
@@ -647,7 +634,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
 
     done(
         "assessments",
-        _copy(
+        copy_rows(
             "assessments",
             (
                 "id",
@@ -727,7 +714,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
             made += timedelta(minutes=7)
     done(
         "offers",
-        _copy(
+        copy_rows(
             "offers",
             (
                 "id",
@@ -805,7 +792,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
                     },
                 )
 
-    done("audit_events", _copy("audit_events", EVENT_COLUMNS, events()))
+    done("audit_events", copy_rows("audit_events", EVENT_COLUMNS, events()))
     head.last_id, head.last_hash, head.count = chain.last_id, chain.last_hash, chain.count
     # A production database has its chain checkpointed by the scheduled verification; the seeded
     # chain is sound by construction (tests/test_bench.py verifies it in full), so it starts
@@ -827,7 +814,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
     # insurer with a policy on the case, and what each open case waits for from whom.
     done(
         "case_insurers",
-        _copy(
+        copy_rows(
             "case_insurers",
             ("case_id", "org_id"),
             (
@@ -871,7 +858,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
                     for name in columns
                 )
 
-    done("case_tasks", _copy("case_tasks", columns, task_rows()) + len(worked_out))
+    done("case_tasks", copy_rows("case_tasks", columns, task_rows()) + len(worked_out))
     session.commit()
     return Seeded(users, orgs, counts, timings)
 

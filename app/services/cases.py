@@ -129,50 +129,33 @@ def search_cases(
     pages = max(1, -(-total // per_page)) + (0 if exact else 1)
     key = tuple_(Case.created_at, Case.id)
     newest_first = query.order_by(Case.created_at.desc(), Case.id.desc())
-    if after is not None:
-        rows = session.scalars(
-            newest_first.where(key < tuple_(*parse_cursor(after))).limit(per_page + 1)
-        ).all()
-        items = list(rows[:per_page])
-        more = len(rows) > per_page
-        return CasePage(
-            items,
-            None,
-            pages,
-            total,
-            exact,
-            next_cursor=cursor_of(items[-1]) if more else None,
-            previous_cursor=cursor_of(items[0]) if items else None,
-        )
+    number: int | None = None
     if before is not None:
-        rows = session.scalars(
+        # Read back from the cursor, oldest first, then turn the page the right way round.
+        found = session.scalars(
             query.where(key > tuple_(*parse_cursor(before)))
             .order_by(Case.created_at, Case.id)
             .limit(per_page + 1)
         ).all()
-        items = list(reversed(rows[:per_page]))
-        more = len(rows) > per_page
-        return CasePage(
-            items,
-            None,
-            pages,
-            total,
-            exact,
-            next_cursor=cursor_of(items[-1]) if items else None,
-            previous_cursor=cursor_of(items[0]) if more else None,
-        )
-    page = min(max(1, page), pages)
-    rows = session.scalars(newest_first.offset((page - 1) * per_page).limit(per_page + 1)).all()
-    items = list(rows[:per_page])
-    more = len(rows) > per_page
+        items = list(reversed(found[:per_page]))
+        newer, older = len(found) > per_page, True
+    else:
+        if after is not None:
+            found_query = newest_first.where(key < tuple_(*parse_cursor(after)))
+        else:
+            number = min(max(1, page), pages)
+            found_query = newest_first.offset((number - 1) * per_page)
+        found = session.scalars(found_query.limit(per_page + 1)).all()
+        items = list(found[:per_page])
+        newer, older = after is not None or number > 1, len(found) > per_page
     return CasePage(
         items,
-        page,
+        number,
         pages,
         total,
         exact,
-        next_cursor=cursor_of(items[-1]) if more else None,
-        previous_cursor=cursor_of(items[0]) if items and page > 1 else None,
+        next_cursor=cursor_of(items[-1]) if items and older else None,
+        previous_cursor=cursor_of(items[0]) if items and newer else None,
     )
 
 
