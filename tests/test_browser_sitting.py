@@ -97,7 +97,9 @@ class Sitting:
         dialog and the test driver's own work are not in it."""
         target.scroll_into_view_if_needed()
         start = time.perf_counter()
-        with self.page.expect_navigation(wait_until="load"):
+        # A step may wait for a PDF rendered in the request (the ruling, and on the demo its
+        # page images too): on a busy machine that outlasts the browser's default 15 s.
+        with self.page.expect_navigation(wait_until="load", timeout=JOB_TIMEOUT_S * 1000):
             target.click()
         began = self.page.evaluate("performance.timeOrigin")
         self.settle()
