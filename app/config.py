@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,21 @@ from typing import Any
 MODES = ("production", "demo", "testing")
 JURISDICTIONS = ("shanxi",)
 DEMO_SECRET = "daojiao-demo-not-secret"  # noqa: S105 - demo/testing only; production requires SECRET_KEY
+
+# Production secrets (SECRET_KEY, METRICS_TOKEN): at least this long and this unpredictable, and
+# free of the words that example and placeholder values are made of (.env.example ships
+# "change-me"; the demo's key says "not-secret"). A random value never contains such a word.
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 128
+PLACEHOLDER_WORDS = (
+    "change",
+    "secret",
+    "replace",
+    "example",
+    "placeholder",
+    "password",
+    "daojiao-demo",
+)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -41,6 +58,31 @@ def _int(name: str, raw: Any, *, minimum: int = 0) -> int:
     return value
 
 
+def estimated_bits(value: str) -> float:
+    """Length × Shannon entropy per character: what the value's own characters say about how
+    unpredictable it is. Repeated characters count for nothing (`"k" * 40` is 0 bits);
+    `secrets.token_urlsafe(48)` scores about 330, `token_urlsafe(32)` at least 180."""
+    length = len(value)
+    return sum(count * math.log2(length / count) for count in Counter(value).values())
+
+
+def _check_secret(name: str, value: str, generate: str) -> None:
+    """Refuse a production secret that is short, a placeholder or too predictable."""
+    how = f'generate one with `python -c "import secrets; print(secrets.{generate})"`'
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{name} must be at least {MIN_SECRET_LENGTH} characters long: {how}")
+    lowered = value.lower()
+    word = next((word for word in PLACEHOLDER_WORDS if word in lowered), None)
+    if word:
+        raise ConfigError(f"{name} looks like a placeholder (it contains {word!r}): {how}")
+    bits = estimated_bits(value)
+    if bits < MIN_SECRET_BITS:
+        raise ConfigError(
+            f"{name} is too predictable: about {bits:.0f} bits estimated (length × Shannon "
+            f"entropy of its characters), at least {MIN_SECRET_BITS} needed: {how}"
+        )
+
+
 def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Read settings from the environment, apply overrides, validate and fill embedded defaults."""
     env = {key: value for key, value in os.environ.items() if value != ""}
@@ -60,8 +102,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
                 "or run `daojiao demo` for the embedded demo"
             )
         secret = DEMO_SECRET
-    elif mode == "production" and len(str(secret)) < 32:
-        raise ConfigError("SECRET_KEY must be at least 32 characters long")
+    elif mode == "production":
+        _check_secret("SECRET_KEY", str(secret), "token_urlsafe(48)")
     settings["SECRET_KEY"] = str(secret)
 
     database_url = raw.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'daojiao.sqlite3'}"
@@ -98,6 +140,11 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     settings["OBJECT_STORE_PATH"] = str(
         raw.get("OBJECT_STORE_PATH") or Path(instance_path) / "objects"
     )
+    # Objects no row refers to are quarantined once older than this: far longer than any
+    # transaction that puts an object and then commits the row naming it.
+    settings["ORPHAN_GRACE_HOURS"] = _int(
+        "ORPHAN_GRACE_HOURS", raw.get("ORPHAN_GRACE_HOURS", 24), minimum=1
+    )
 
     jurisdiction = str(raw.get("DAOJIAO_JURISDICTION", "shanxi")).strip().lower()
     if jurisdiction not in JURISDICTIONS:
@@ -124,13 +171,13 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     settings["DAOJIAO_TRUSTED_PROXIES"] = _int(
         "DAOJIAO_TRUSTED_PROXIES", raw.get("DAOJIAO_TRUSTED_PROXIES", 0)
     )
+    # Strict-Transport-Security max-age on every response (0: not sent). Browsers that saw it
+    # use HTTPS only for that long; 31536000 (a year) once HTTPS works, set on the TLS proxy too.
+    settings["HSTS_SECONDS"] = _int("HSTS_SECONDS", raw.get("HSTS_SECONDS", 0))
     # The bearer token Prometheus sends for GET /metrics; unset, only platform admins read it.
     metrics_token = raw.get("METRICS_TOKEN")
-    if metrics_token and mode == "production" and len(str(metrics_token)) < 32:
-        raise ConfigError(
-            "METRICS_TOKEN must be at least 32 characters long: generate one with "
-            '`python -c "import secrets; print(secrets.token_urlsafe(32))"`'
-        )
+    if metrics_token and mode == "production":
+        _check_secret("METRICS_TOKEN", str(metrics_token), "token_urlsafe(32)")
     settings["METRICS_TOKEN"] = str(metrics_token) if metrics_token else None
     settings["SESSION_IDLE_MINUTES"] = _int(
         "SESSION_IDLE_MINUTES", raw.get("SESSION_IDLE_MINUTES", 480), minimum=5
@@ -148,6 +195,16 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     )
     settings["JOB_MAX_ATTEMPTS"] = _int(
         "JOB_MAX_ATTEMPTS", raw.get("JOB_MAX_ATTEMPTS", 4), minimum=1
+    )
+    # A worker renews its heartbeat this often; one silent this long is dead and its running
+    # jobs are reclaimed (without waiting for JOB_LEASE_SECONDS).
+    settings["WORKER_HEARTBEAT_SECONDS"] = _int(
+        "WORKER_HEARTBEAT_SECONDS", raw.get("WORKER_HEARTBEAT_SECONDS", 15), minimum=1
+    )
+    settings["WORKER_DEAD_SECONDS"] = _int(
+        "WORKER_DEAD_SECONDS",
+        raw.get("WORKER_DEAD_SECONDS", 60),
+        minimum=2 * settings["WORKER_HEARTBEAT_SECONDS"],
     )
     extra = raw.get("DAOJIAO_JOB_MODULES", "")
     if isinstance(extra, str):

@@ -7,6 +7,11 @@ stopped renewing its lease. Running a job first claims its row, so a job pushed 
 (a second claim waits for the first's lock on the row, then finds it running or done), and the
 job's effect commits together with its `succeeded` status. The claim itself commits with the
 job's first status write: its first progress report, or its `succeeded` when it wrote nothing.
+
+A worker names itself on the rows it claims and keeps a heartbeat (`workers`): the sweeper
+reclaims a running job as soon as its worker has been silent for WORKER_DEAD_SECONDS, or, run
+in the web process, once its lease expired. A job whose runs keep dying (a file that gets the
+process killed) is reclaimed at most JOB_MAX_ATTEMPTS claims, then fails as `poison`.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -29,12 +34,14 @@ from rq.job import Job as RQJob
 from rq.job import JobStatus as RQStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import Connection, event, or_, select, update
+from sqlalchemy import Connection, delete, event, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.db import get_db, session, utcnow
+from app.labels import N_
 from app.models import Job, JobStatus, User
+from app.models.jobs import Worker
 from storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -52,6 +59,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 _PENDING = "daojiao.pending_jobs"
+# The app extension holding this process's worker name (set by `workers.run_worker` only).
+WORKER_NAME = "daojiao.worker"
 
 Progress = Callable[[int, str | None], None]
 
@@ -71,20 +80,27 @@ class JobSpec:
     func: Callable[[Job, Progress], None]
     queue: str
     timeout: int
+    # What the user can do instead when the job failed as `poison` (a msgid, translated late).
+    poison_hint: str | None = None
 
 
 HANDLERS: dict[str, JobSpec] = {}
 
 
-def job_handler(kind: str, *, queue: str = "default", timeout: int = 600) -> Callable[..., Any]:
+def job_handler(
+    kind: str, *, queue: str = "default", timeout: int = 600, poison_hint: str | None = None
+) -> Callable[..., Any]:
     """Register `func(job, progress)` as the handler of job rows of `kind`.
 
     `progress(percent, message)` commits on a connection of its own: call it before the
     handler's first write, since the embedded SQLite database allows one writer at a time.
+    `poison_hint` (an N_ msgid) tells users what to do if the job keeps killing its worker.
+    A handler that could kill its process reports progress before it starts the risky work:
+    that commits its claim, which is what counts toward JOB_MAX_ATTEMPTS.
     """
 
     def register(func: Callable[[Job, Progress], None]) -> Callable[[Job, Progress], None]:
-        HANDLERS[kind] = JobSpec(kind, func, queue, timeout)
+        HANDLERS[kind] = JobSpec(kind, func, queue, timeout, poison_hint)
         return func
 
     return register
@@ -236,24 +252,30 @@ def _set(db_session: Session, job_id: int, **values: Any) -> None:
     db_session.execute(update(Job).where(Job.id == job_id).values(updated_at=utcnow(), **values))
 
 
-def _claim(db_session: Session, job_id: int, lease: timedelta) -> Job | None:
-    """Mark the row running if it is queued or its last runner's lease expired; the claimed
-    row, or None. Not committed: the claim commits with the job's first status write."""
+def _claim(
+    db_session: Session,
+    job_id: int,
+    lease: timedelta,
+    *,
+    worker: str | None = None,
+    max_attempts: int | None = None,
+) -> Job | None:
+    """Mark the row running for `worker` if it is queued, or its last runner's lease expired
+    and it has claims left (`max_attempts`: the sweeper fails it as poison instead); the
+    claimed row, or None. Not committed: the claim commits with the job's first status write."""
     now = utcnow()
+    expired = (Job.status == JobStatus.RUNNING) & (Job.lease_until < now)
+    if max_attempts is not None:
+        expired &= Job.attempts < max_attempts
     return db_session.scalars(
         update(Job)
-        .where(
-            Job.id == job_id,
-            or_(
-                Job.status == JobStatus.QUEUED,
-                (Job.status == JobStatus.RUNNING) & (Job.lease_until < now),
-            ),
-        )
+        .where(Job.id == job_id, or_(Job.status == JobStatus.QUEUED, expired))
         .values(
             status=JobStatus.RUNNING,
             attempts=Job.attempts + 1,
             started_at=now,
             lease_until=now + lease,
+            worker=worker,
             updated_at=now,
             error=None,
             error_code=None,
@@ -369,7 +391,13 @@ def run(job_id: int) -> JobStatus | None:
     lease = timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
     own = get_db().new_session()
     try:
-        claimed = _claim(own, job_id, lease)
+        claimed = _claim(
+            own,
+            job_id,
+            lease,
+            worker=current_app.extensions.get(WORKER_NAME),
+            max_attempts=current_app.config["JOB_MAX_ATTEMPTS"],
+        )
         if claimed is None:
             own.rollback()
             log.info("job %s: nothing to do (done, or running elsewhere)", job_id)
@@ -550,23 +578,99 @@ def run_inline(job_id: int) -> None:
             return
 
 
+def heartbeat(name: str) -> None:
+    """Record that worker `name` is alive (its heartbeat thread, every WORKER_HEARTBEAT_SECONDS)."""
+    now = utcnow()
+    own = get_db().new_session()
+    try:
+        renewed = own.execute(
+            update(Worker).where(Worker.name == name).values(heartbeat_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        if not renewed.rowcount:
+            own.add(Worker(name=name, started_at=now, heartbeat_at=now))
+        own.commit()
+    finally:
+        own.close()
+
+
+def retire(name: str) -> None:
+    """Forget a worker that stopped cleanly: any job it left running is reclaimed at once."""
+    own = get_db().new_session()
+    try:
+        own.execute(delete(Worker).where(Worker.name == name))
+        own.commit()
+    finally:
+        own.close()
+
+
+def poison_reason(job: Job) -> str:
+    """Why a job that kept killing its worker was stopped, and what to do instead."""
+    reason = _(
+        "Processing this job stopped unexpectedly %(attempts)s times (the file may be damaged "
+        "or too large), so it will not be tried again.",
+        attempts=job.attempts,
+    )
+    spec = HANDLERS.get(job.kind)
+    hint = spec.poison_hint if spec else None
+    # One message, so that a language without spaces between sentences can join them its way.
+    return _("%(reason)s %(hint)s", reason=reason, hint=_(hint)) if hint else reason
+
+
+def _reclaim(db_session: Session, now: datetime) -> list[int]:
+    """Queue again the running jobs whose worker died (its heartbeat stopped, or, without a
+    worker, its lease expired); fail as `poison` those that used up their claims. Returns the
+    ids queued again. Rows being finished right now (locked) are left to the next sweep."""
+    config = current_app.config
+    alive = select(Worker.name).where(
+        Worker.heartbeat_at >= now - timedelta(seconds=config["WORKER_DEAD_SECONDS"])
+    )
+    lost = db_session.scalars(
+        select(Job)
+        .where(
+            Job.status == JobStatus.RUNNING,
+            or_(Job.lease_until < now, Job.worker.is_not(None) & Job.worker.not_in(alive)),
+        )
+        .order_by(Job.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    max_attempts = config["JOB_MAX_ATTEMPTS"]
+    poisoned = [
+        (job.id, job.kind, job.attempts, poison_reason(job))
+        for job in lost
+        if job.attempts >= max_attempts
+    ]
+    queued = [job.id for job in lost if job.attempts < max_attempts]
+    for job_id in queued:
+        _set(
+            db_session,
+            job_id,
+            status=JobStatus.QUEUED,
+            lease_until=None,
+            worker=None,
+            message=N_("The worker stopped; the job was queued again"),
+        )
+    db_session.commit()
+    for job_id, kind, attempts, reason in poisoned:
+        log.error(
+            "job %s (%s) stopped its worker %s times: failed for good as poison",
+            job_id,
+            kind,
+            attempts,
+        )
+        _fail(job_id, code="poison", error=reason, db_session=db_session)
+    return queued
+
+
 def sweep() -> int:
     """Re-push jobs left queued and reclaim those whose worker died; returns how many."""
     now = utcnow()
     grace = timedelta(seconds=current_app.config["JOB_SWEEP_SECONDS"])
     own = get_db().new_session()
     try:
-        lost = own.scalars(
-            select(Job.id).where(Job.status == JobStatus.RUNNING, Job.lease_until < now)
-        ).all()
-        for job_id in lost:
-            _set(
-                own,
-                job_id,
-                status=JobStatus.QUEUED,
-                lease_until=None,
-                message="The worker stopped; the job was queued again",
-            )
+        lost = _reclaim(own, now)
+        # Workers killed a day ago: their jobs were reclaimed long since.
+        own.execute(delete(Worker).where(Worker.heartbeat_at < now - timedelta(days=1)))
         own.commit()
         stale = own.scalars(
             select(Job.id)

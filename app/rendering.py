@@ -2,6 +2,9 @@
 
 Uploaded PDFs are rendered with `render_pages_isolated`: in a forked child with time and memory
 limits (`app.isolation`), so that a hostile file costs a job, never the worker running it.
+Uploaded images are never decoded on the server (browsers show them as they are), but a pixel
+bomb (a small PNG declaring 50000 × 50000 pixels, 10 GB once decoded) would freeze the browser
+of everyone who opens the case: `check_image` refuses one at upload from its header alone.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import io
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
+from PIL import Image, UnidentifiedImageError
 
 from app.isolation import IsolationError, run_isolated
 
@@ -20,6 +24,13 @@ MAX_PAGES = 12
 # A page renders in ~30 ms and a 1400-pixel page needs a few MB: these limits stop only bombs.
 RENDER_SECONDS = 60.0
 RENDER_MEMORY_MB = 768
+# An image may have at most this many pixels: a 108-megapixel phone photo, or an A3 scan at
+# 600 dpi (70 MP), fits; 480 MB once decoded at four bytes a pixel. Pillow is told the same: it
+# warns above it and refuses to open twice as much anywhere in the process.
+MAX_IMAGE_PIXELS = 120_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+# The image types uploads may be (app.services.documents sniffs them by content).
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP")
 
 
 class RenderError(IsolationError):
@@ -77,3 +88,20 @@ def render_pages_isolated(
         memory_mb=memory_mb,
         error=RenderError,
     )
+
+
+def check_image(data: bytes) -> tuple[int, int]:
+    """The width and height an uploaded JPEG, PNG or WebP image declares, read from its header
+    without decoding a pixel; RenderError `too_large` above MAX_IMAGE_PIXELS, `damaged` when
+    it is none of those formats (or its header is broken)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
+            width, height = image.size
+    # The warning is raised where warnings are errors (the tests); it is refused all the same.
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise RenderError("too_large", str(exc)) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise RenderError("damaged", f"unreadable image ({type(exc).__name__})") from exc
+    if width * height > MAX_IMAGE_PIXELS:
+        raise RenderError("too_large", f"{width} x {height} pixels")
+    return width, height

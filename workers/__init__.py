@@ -1,11 +1,17 @@
 """RQ workers: `daojiao worker` (or `python -m workers`) runs jobs with a sweeper beside them
-(jobs left behind, deadlines, and the audit chain's checkpoint every AUDIT_VERIFY_SECONDS)."""
+(jobs left behind, deadlines, the audit chain's checkpoint every AUDIT_VERIFY_SECONDS, orphaned
+objects once a day, the nightly deep integrity checks) and a heartbeat by which other workers
+tell it is alive."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 
 from flask import Flask
 from rq import Queue, SimpleWorker
@@ -37,7 +43,9 @@ class DaojiaoWorker(SimpleWorker):
     (`app.isolation`), so a hostile PDF fails its job and the worker lives on. RQ's job
     timeout is an alarm in this (the main) thread; `app.jobs.run` records it as the job's
     failure. RQ sees no heartbeat while a job runs: it gives the worker the job's timeout plus
-    60 s before it counts it dead (`SimpleWorker.get_heartbeat_ttl`).
+    60 s before it counts it dead (`SimpleWorker.get_heartbeat_ttl`). Ours does not wait for
+    that: a thread beats in the database every WORKER_HEARTBEAT_SECONDS, job or no job, and
+    any worker's sweeper reclaims the jobs of one silent for WORKER_DEAD_SECONDS.
 
     It also stops without waiting on its control channel: RQ's `unsubscribe` waits, without a
     limit, for the thread that listens on the worker's pub/sub channel; that thread blocks in a
@@ -53,8 +61,23 @@ class DaojiaoWorker(SimpleWorker):
             self.pubsub.close()
 
 
+def _beat_forever(app: Flask, stop: threading.Event, name: str) -> None:
+    """Renew the worker's heartbeat every WORKER_HEARTBEAT_SECONDS, also while a job runs.
+
+    A thread of its own: a slow sweep (Redis timing out, a long audit check) must never make
+    a live worker look dead, or its running job would be reclaimed and run twice."""
+    from app import jobs
+
+    while not stop.wait(app.config["WORKER_HEARTBEAT_SECONDS"]):
+        with app.app_context():
+            try:
+                jobs.heartbeat(name)
+            except jobs.TRANSIENT_ERRORS:
+                log.warning("heartbeat: the database is unreachable; will try again")
+
+
 def _sweep_forever(app: Flask, stop: threading.Event) -> None:
-    from app import audit, jobs
+    from app import audit, integrity, jobs, objects
     from workers import tasks
 
     interval = app.config["JOB_SWEEP_SECONDS"]
@@ -66,6 +89,8 @@ def _sweep_forever(app: Flask, stop: threading.Event) -> None:
             try:
                 jobs.sweep()
                 tasks.sweep_deadlines_in(app)
+                objects.sweep_orphans_if_due(app)
+                integrity.schedule_nightly_if_due(app)
                 if audit_every and time.monotonic() >= next_audit:
                     tasks.advance_audit_checkpoint(app)
                     next_audit = time.monotonic() + audit_every
@@ -81,17 +106,30 @@ def run_worker(app: Flask, queues: list[str], *, burst: bool = False) -> None:
     _app = app
     names = queues or jobs.queues()
     connection = app.extensions["daojiao.jobs"].redis
+    # Unique per run: a restarted worker is a new one, and its predecessor's jobs are reclaimed.
+    name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    app.extensions[jobs.WORKER_NAME] = name
+    with app.app_context():
+        jobs.heartbeat(name)  # alive before the first claim
     stop = threading.Event()
+    beat = threading.Thread(
+        target=_beat_forever, args=(app, stop, name), daemon=True, name="heartbeat"
+    )
     sweeper = threading.Thread(
         target=_sweep_forever, args=(app, stop), daemon=True, name="job-sweeper"
     )
+    beat.start()
     sweeper.start()
-    log.info("worker on queues %s", ", ".join(names))
+    log.info("worker %s on queues %s", name, ", ".join(names))
     try:
         DaojiaoWorker(
-            [Queue(name, connection=connection, serializer=JSONSerializer) for name in names],
+            [Queue(queue, connection=connection, serializer=JSONSerializer) for queue in names],
+            name=name,
             connection=connection,
             serializer=JSONSerializer,
         ).work(with_scheduler=True, burst=burst)
     finally:
         stop.set()
+        beat.join(timeout=10)  # no beat after the worker is retired
+        with app.app_context(), contextlib.suppress(*jobs.TRANSIENT_ERRORS):
+            jobs.retire(name)

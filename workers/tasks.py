@@ -49,7 +49,12 @@ def verify_document(job: Job, progress: jobs.Progress) -> None:
 
 
 # A scan is read by OCR: up to 60 s plus 30 s a page for at most 10 pages (app/reports).
-@jobs.job_handler("reports.read", queue="parse", timeout=420)
+@jobs.job_handler(
+    "reports.read",
+    queue="parse",
+    timeout=420,
+    poison_hint=N_("Type the fields in by hand, or upload the letter again as a new file."),
+)
 def read_report(job: Job, progress: jobs.Progress) -> None:
     """Read an uploaded accident report into the draft case's fields."""
     intake.read_report(job.subject_id, progress)
@@ -73,7 +78,12 @@ RENDER_ERRORS = {
 
 
 # The pages render in an isolated child limited to rendering.RENDER_SECONDS (60 s).
-@jobs.job_handler("documents.preview", queue="preview", timeout=120)
+@jobs.job_handler(
+    "documents.preview",
+    queue="preview",
+    timeout=120,
+    poison_hint=N_("The file itself is kept and can be downloaded."),
+)
 def preview_document(job: Job, progress: jobs.Progress) -> None:
     """Render the pages of an evidence PDF for previews."""
     document = session.get(Document, job.subject_id)

@@ -44,4 +44,18 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A running job's claim; a worker that died leaves an expired lease the sweeper reclaims.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The worker (`workers.name`) that claimed it; None when run in the web process (no Redis).
+    worker: Mapped[str | None] = mapped_column(String(100))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Worker(Base):
+    """A running worker's heartbeat: its heartbeat thread renews `heartbeat_at` every
+    WORKER_HEARTBEAT_SECONDS, also while a long job runs. A running job whose worker stopped
+    beating for WORKER_DEAD_SECONDS is reclaimed at once, not after its lease of 15 minutes."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

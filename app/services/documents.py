@@ -69,33 +69,59 @@ def store_document(
     return document
 
 
-def attach_evidence(
+def attach_evidence_files(
     *,
     actor: User,
     case: Case,
     kind: str,
-    filename: str | None,
-    data: bytes,
+    files: list[tuple[str | None, bytes]],
     description: str | None = None,
     amount: Any = None,
-) -> Document:
-    """Police and mediators add a photo, bill, appraisal or other file to a case; a bill or
-    receipt may carry the amount it shows."""
+) -> list[Document]:
+    """Police and mediators add photos, bills, appraisals or other files (filename, bytes) to a
+    case; a bill or receipt may carry the amount it shows. Every file is checked before the
+    first is stored: a refused later file must not leave the earlier ones
+    in the object store with no row (the request's rows roll back, its objects would not)."""
     access.require_role(actor, Role.POLICE, Role.MEDIATOR)
     if case.status in FINISHED_STATES:
         raise InvalidTransition(_("This case is closed: no more evidence can be added."))
     if kind not in EVIDENCE_KINDS:
         raise ValidationFailed(_("Unknown kind of evidence."))
     amount = validation.optional_amount(amount, name="amount", label=_("Amount"))
-    return store_evidence(
-        actor=actor,
-        case=case,
-        kind=kind,
-        filename=filename,
-        data=data,
-        description=description,
-        amount=amount,
-    )
+    for _filename, data in files:
+        check_evidence(data)
+    return [
+        store_evidence(
+            actor=actor,
+            case=case,
+            kind=kind,
+            filename=filename,
+            data=data,
+            description=description,
+            amount=amount,
+        )
+        for filename, data in files
+    ]
+
+
+def check_evidence(
+    data: bytes, *, media_types: tuple[str, ...] | None = None, unsupported: str | None = None
+) -> str:
+    """The media type of an uploaded file, checked by its content (size, type); 413/422
+    otherwise. Called before anything is stored."""
+    if not data:
+        raise ValidationFailed(_("The file is empty."))
+    if len(data) > MAX_EVIDENCE_BYTES:
+        raise ValidationFailed(_("The file is larger than 20 MB."), code="too_large", status=413)
+    media_type = sniff_media_type(data)
+    if media_type is None or (media_types is not None and media_type not in media_types):
+        raise ValidationFailed(
+            unsupported or _("Only PDF files and JPEG, PNG or WebP images can be added."),
+            code="unsupported_type",
+        )
+    if media_type.startswith("image/"):
+        _check_image(data)
+    return media_type
 
 
 def store_evidence(
@@ -111,16 +137,7 @@ def store_evidence(
     amount: Decimal | None = None,
 ) -> Document:
     """Check an uploaded file by its content (size, type), store it, audit it, preview a PDF."""
-    if not data:
-        raise ValidationFailed(_("The file is empty."))
-    if len(data) > MAX_EVIDENCE_BYTES:
-        raise ValidationFailed(_("The file is larger than 20 MB."), code="too_large", status=413)
-    media_type = sniff_media_type(data)
-    if media_type is None or (media_types is not None and media_type not in media_types):
-        raise ValidationFailed(
-            unsupported or _("Only PDF files and JPEG, PNG or WebP images can be added."),
-            code="unsupported_type",
-        )
+    media_type = check_evidence(data, media_types=media_types, unsupported=unsupported)
     document = store_document(
         actor=actor,
         case=case,
@@ -147,6 +164,25 @@ def store_evidence(
     if media_type == "application/pdf":
         jobs.schedule("documents.preview", subject_id=document.id, case_id=case.id, actor=actor)
     return document
+
+
+def _check_image(data: bytes) -> None:
+    """Refuse a pixel bomb (it would freeze the browser of whoever opens the case), from the
+    image's header: nothing is decoded here. An image whose header Pillow cannot read is kept
+    as uploaded, like any evidence: it is never decoded on the server."""
+    try:
+        rendering.check_image(data)
+    except rendering.RenderError as exc:
+        if exc.code == "too_large":
+            raise ValidationFailed(
+                _(
+                    "The image has more than %(megapixels)s million pixels. Save it at a smaller "
+                    "size, then add it again.",
+                    megapixels=rendering.MAX_IMAGE_PIXELS // 1_000_000,
+                ),
+                code="too_large",
+                status=413,
+            ) from exc
 
 
 def get_document(user: User, document_id: int) -> Document:
