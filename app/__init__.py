@@ -18,6 +18,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         db,
         errors,
         i18n,
+        id_numbers,
+        input_guard,
         jobs,
         labels,
         metrics,
@@ -56,6 +58,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     closure.init_app(app)  # closed cases are read-only, for every session of the app
     case_index.init_app(app)  # the insurers and tasks of each case, kept with its changes
     errors.init_app(app)
+    input_guard.init_app(app)  # NUL and other control characters: 422 before any view
+    # Every answer (page, JSON, document) that showed ID numbers in full is logged once.
+    app.after_request(id_numbers.record_full_reads)
     auth.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)

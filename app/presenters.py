@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext
 
+from app import id_numbers
 from app.labels import (
     ITEM_LABELS,
     JOB_STATUS_LABELS,
@@ -146,12 +147,22 @@ def liability_json(pending: list[Party], decision: LiabilityDecision | None) -> 
     }
 
 
-def case_json(case: Case, jobs: list[Job]) -> dict[str, Any]:
+def case_json(case: Case, jobs: list[Job], *, reader: User) -> dict[str, Any]:
+    """The case as `reader` may read it: the letter's ID numbers in full (logged) or masked
+    (`app.id_numbers`); the parties' numbers masked for everyone (revealed one by one)."""
+    letter = id_numbers.for_reader(
+        reader,
+        case,
+        {
+            "report": report_json(case.report),
+            "report_as_read": case.report.parsed if case.report else None,
+        },
+        where="case.report",
+    )
     return {
         **case_summary_json(case),
         "region": case.region,
-        "report": report_json(case.report),
-        "report_as_read": case.report.parsed if case.report else None,
+        **letter,
         "parties": [party_json(party) for party in case.parties],
         "vehicles": [
             {

@@ -9,9 +9,9 @@ from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from app import access
+from app import access, id_numbers
 from app.errors import DomainError
-from app.models import FINISHED_STATES, CaseStatus, Role
+from app.models import FINISHED_STATES, Case, CaseStatus, Role
 from app.services import assessments, deadlines, documents, intake, liability
 from app.services import cases as case_service
 from app.web import refuse
@@ -56,6 +56,13 @@ def index():
     )
 
 
+def _letter_texts(case: Case) -> dict[str, str | None]:
+    """The letter's texts the page shows, as the reader may read them (app.id_numbers)."""
+    fields = (case.report.fields if case.report else None) or {}
+    texts = {name: fields.get(name) for name in ("issuer", "facts", "cause", "liability_text")}
+    return id_numbers.for_reader(current_user, case, texts, where="case page")
+
+
 def _render_case(case_id: int, evidence_form: BillEvidenceForm | None = None) -> str:
     case = access.get_case(current_user, case_id)
     files = documents.case_documents(case)
@@ -71,6 +78,7 @@ def _render_case(case_id: int, evidence_form: BillEvidenceForm | None = None) ->
         liability_pending=liability.pending_parties(case),
         liability_decision=liability.latest_decision(case),
         is_certificate=liability.is_certificate(case),
+        letter=_letter_texts(case),
         evidence_form=evidence_form or BillEvidenceForm(),
         can_attach=access.can(current_user, Role.POLICE, Role.MEDIATOR)
         and case.status not in FINISHED_STATES,
@@ -91,16 +99,17 @@ def attach(case_id: int):
     if not form.validate_on_submit():
         return _render_case(case_id, form), 400
     try:
-        for storage in request.files.getlist(form.files.name):
-            documents.attach_evidence(
-                actor=current_user,
-                case=case,
-                kind=form.kind.data,
-                filename=storage.filename,
-                data=storage.read(),
-                description=form.description.data,
-                amount=form.amount.data,
-            )
+        documents.attach_evidence_files(
+            actor=current_user,
+            case=case,
+            kind=form.kind.data,
+            files=[
+                (upload.filename, upload.read())
+                for upload in request.files.getlist(form.files.name)
+            ],
+            description=form.description.data,
+            amount=form.amount.data,
+        )
     except DomainError as exc:
         refuse(exc)
         return _render_case(case_id, form), exc.status

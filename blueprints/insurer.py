@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app import access, presenters, worklist
+from app import access, presenters, validation, worklist
 from app.errors import DomainError
 from app.models import MEDIATED_STATES, Case, Role
 from app.money import amount_text
@@ -263,7 +263,7 @@ def record_payment(case_id: int):
             amount=form.amount.data,
             reference=form.reference.data,
             paid_on=form.paid_on.data,
-            version=_version(form),
+            version=validation.required_form_version(form.version.data),
         )
     except DomainError as exc:
         refuse(exc, flash_reason=False)

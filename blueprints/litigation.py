@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from app import access
+from app import access, id_numbers, validation
 from app.errors import InvalidTransition
 from app.models import Case, CaseStatus, Role
 from app.services import closure, litigation, payments
@@ -34,6 +34,8 @@ def _render(case: Case) -> str:
         can_build=litigation.can_build_package(current_user, case)
         and case.status == CaseStatus.LITIGATION,
         form=ActionForm(formdata=None, version=case.version),
+        # It bundles the originals, ID numbers in full: not for insurers (app.services.copies).
+        can_download=id_numbers.sees_full(current_user, case),
     )
 
 
@@ -81,7 +83,9 @@ def close(case_id: int):
     access.require_role(current_user, Role.MEDIATOR, Role.ADMIN)
     try:
         closure.close_case(
-            actor=current_user, case=case, version=request.form.get("version", type=int)
+            actor=current_user,
+            case=case,
+            version=validation.required_form_version(request.form.get("version")),
         )
     except InvalidTransition as exc:
         refuse(exc)

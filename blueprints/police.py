@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import access, demo, worklist
+from app import access, demo, id_numbers, validation, worklist
 from app.db import AfterCommit, session
 from app.errors import DomainError
 from app.labels import report_warning_message
@@ -275,15 +275,17 @@ def review(case_id: int):
     if report is None:
         return redirect(url_for("cases.show", case_id=case.id))
     if request.method == "GET":
-        form = ReviewForm(data=_form_data(report.fields or {}, case.version))
+        # The officer checks the numbers as read: in full, and logged (app.id_numbers).
+        shown = id_numbers.for_reader(current_user, case, report.fields or {}, where="review")
+        form = ReviewForm(data=_form_data(shown, case.version))
         form.parties.append_entry()  # one empty block: a party the letter did not name
         return _render_review(case, form)
     form = ReviewForm()
     action = request.form.get("action", "save")
     if not form.validate():
         return _render_review(case, form), 400
-    version = int(form.version.data or 0)
     try:
+        version = validation.required_form_version(form.version.data)
         if action == "withdraw":
             intake.withdraw_case(actor=current_user, case=case, version=version)
             message = _("The draft was withdrawn; its file is kept as evidence.")

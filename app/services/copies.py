@@ -1,10 +1,13 @@
 """What a reader is given of a stored document: its verified bytes, except that a reader who may
 not see ID numbers in full (an insurer) gets the settlement agreement and the ruling as copies
-(副本) with the numbers masked.
+(副本) with the numbers masked, and no filing package (it bundles the originals).
 
 The originals are evidence: they stay as they were stored, in full, for the court and the
 parties. A copy is rendered again from the data the original was rendered from, once that data
-still matches its recorded SHA-256, and its footer names the original's data.
+still matches its recorded SHA-256, and its footer names the original's data. The letter and the
+signed agreement's scan cannot be masked: an insurer is given them as they are, and each read is
+logged with why (`report.downloaded`, `signed_agreement.downloaded`). Whoever reads a document
+holding the numbers in full is logged too (`id_number.read`, `app.id_numbers`).
 """
 
 from __future__ import annotations
@@ -18,18 +21,33 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, rendering
+from app import audit, id_numbers, rendering
 from app.db import session
 from app.documents import canonical_json_sha256, render_agreement, render_ruling
-from app.errors import EvidenceAltered, NotFound
-from app.labels import mask_id_number
-from app.models import Agreement, Confirmation, Document, Role, User
-from app.services import agreements, documents, tribunal
-
-# The roles that may reveal a party's ID number (intake.reveal_id_number) read the originals.
-FULL_ID_ROLES = (Role.POLICE, Role.MEDIATOR, Role.JUDGE, Role.ADMIN)
+from app.errors import EvidenceAltered, NotAllowed, NotFound
+from app.models import Agreement, Case, Confirmation, Document, User
+from app.services import agreements, documents, litigation, tribunal
 
 Renderer = Callable[..., bytes]
+
+# Originals that hold ID numbers in full and that no copy can mask (the letter as the police
+# issued it, the scan of the signed agreement): an insurer is given them as they are, since it
+# pays on the police's liability determination and signs the agreement; each read is logged with
+# that purpose.
+UNMASKED_ORIGINALS = {
+    "report": ("report.downloaded", "liability_determination"),
+    agreements.SIGNED_KIND: ("signed_agreement.downloaded", "settlement_terms"),
+}
+# The documents that hold ID numbers in full.
+FULL_NUMBER_KINDS = frozenset(
+    {
+        "report",
+        agreements.AGREEMENT_KIND,
+        agreements.SIGNED_KIND,
+        tribunal.RULING_KIND,
+        litigation.FILING_PACKAGE,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -42,26 +60,11 @@ class Readable:
     sha256: str
 
 
-def sees_full_id_numbers(user: User) -> bool:
-    """May `user` read ID numbers in full (the originals, the agreement's data)?"""
-    return access.can(user, *FULL_ID_ROLES)
-
-
-def masked(data: Any) -> Any:
-    """`data` with every `id_number` in it masked (`app.labels.mask_id_number`)."""
-    if isinstance(data, dict):
-        return {
-            key: mask_id_number(value) if key == "id_number" else masked(value)
-            for key, value in data.items()
-        }
-    if isinstance(data, list):
-        return [masked(item) for item in data]
-    return data
-
-
 def agreement_data_for(user: User, agreement: Agreement) -> dict[str, Any]:
-    """The agreement's data as `user` may read it: in full, or with the ID numbers masked."""
-    return agreement.data if sees_full_id_numbers(user) else masked(agreement.data)
+    """The agreement's data as `user` may read it: in full (logged), or with the ID numbers
+    masked."""
+    case = session.get(Case, agreement.case_id)
+    return id_numbers.for_reader(user, case, agreement.data, where="agreement")
 
 
 def _source(document: Document) -> tuple[dict[str, Any], str, Renderer] | None:
@@ -82,7 +85,7 @@ def _source(document: Document) -> tuple[dict[str, Any], str, Renderer] | None:
     return None
 
 
-def _copy(original: Document, source: tuple[dict[str, Any], str, Renderer]) -> bytes:
+def _copy(original: Document, case: Case, source: tuple[dict[str, Any], str, Renderer]) -> bytes:
     data, sha256, render = source
     if canonical_json_sha256(data) != sha256:
         raise EvidenceAltered(
@@ -91,20 +94,50 @@ def _copy(original: Document, source: tuple[dict[str, Any], str, Renderer]) -> b
                 id=original.id,
             )
         )
-    return render(masked(data), current_app.config["DAOJIAO_CJK_FONT"], copy_of=sha256)
+    copy = id_numbers.masked(data, id_numbers.known_numbers(case, data))
+    return render(copy, current_app.config["DAOJIAO_CJK_FONT"], copy_of=sha256)
+
+
+def _log_original(user: User, case: Case, original: Document, document: Document) -> None:
+    """Log a read of an original holding full ID numbers: a full read, or an insurer's read of
+    an original no copy can mask, with why it is given one; refuse any other original."""
+    if original.kind not in FULL_NUMBER_KINDS:
+        return
+    if id_numbers.sees_full(user, case):
+        id_numbers.note_full_read(case, where=f"document:{original.id}")
+        return
+    if original.kind not in UNMASKED_ORIGINALS:
+        # The filing package (it bundles the originals), or an agreement or ruling whose data
+        # is gone: nothing to make a masked copy from.
+        raise NotAllowed(
+            _("This document holds the ID numbers in full: it is not given to insurers.")
+        )
+    action, purpose = UNMASKED_ORIGINALS[original.kind]
+    # In a transaction of its own: the bytes are given whatever becomes of the request's work.
+    audit.record_now(
+        action,
+        actor_id=user.id,
+        case_id=case.id,
+        subject=f"document:{original.id}",
+        details={"purpose": purpose, "page": document.page if document is not original else None},
+    )
 
 
 def readable_document(user: User, document: Document) -> Readable:
     """The document's verified bytes; for a reader who may not see ID numbers in full, a masked
-    copy of an agreement or a ruling (or the page of that copy a page image shows)."""
-    data = documents.read_document(document)
+    copy of an agreement or a ruling (or the page of that copy a page image shows), and no
+    filing package."""
     original = document
     if document.kind == documents.PAGE_IMAGE and document.version_of_id is not None:
         original = session.get(Document, document.version_of_id)
-    source = _source(original) if not sees_full_id_numbers(user) else None
+    case = session.get(Case, original.case_id)
+    source = _source(original) if not id_numbers.sees_full(user, case) else None
     if source is None:
+        data = documents.read_document(document)
+        _log_original(user, case, original, document)
         return Readable(data, document.media_type, document.filename, document.sha256)
-    copy = _copy(original, source)
+    documents.read_document(document)  # the original is checked on every read, copy or not
+    copy = _copy(original, case, source)
     if original is document:
         name = (document.filename or f"document-{document.id}.pdf").removesuffix(".pdf")
         return Readable(
