@@ -7,10 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
-from app.db import session
+from app import audit
+from app.db import get_db, session
 from app.models import (
+    AuditEvent,
     Case,
     CaseStatus,
     Organization,
@@ -57,6 +59,61 @@ USERS = [
 ]
 
 
+# Written once into the audit log of a database the demo seeded: a database with it is the
+# demo's own (re-running `daojiao demo` on it is fine, whatever was done in the demo since).
+MARKER = "demo.seeded"
+CONSENT_FLAG = "--i-know-this-is-not-production"
+
+
+def refusal() -> str | None:
+    """Why `daojiao demo` must not touch the configured services, or None when it may.
+
+    The demo publishes its accounts' password, so it seeds only what it made itself: an embedded
+    SQLite database that is empty or carries its marker, a local objects folder, in-process jobs.
+    Checked before migrating, so someone else's database is not even upgraded.
+    """
+    config = current_app.config
+    foreign = [f"{name}={config[name]}" for name in ("S3_ENDPOINT", "REDIS_URL") if config[name]]
+    if not config["DATABASE_URL"].startswith("sqlite:"):
+        foreign.insert(0, f"DATABASE_URL={config['DATABASE_URL'].split('@')[-1]}")
+    if foreign:
+        return (
+            f"daojiao demo uses an embedded database, a local folder and in-process jobs, "
+            f"but {', '.join(foreign)} is set: unset it, or pass {CONSENT_FLAG} if this is "
+            f"really a throw-away system (the demo accounts' password is published)"
+        )
+    others = _foreign_data()
+    if others:
+        return (
+            f"the database {config['DATABASE_URL']} holds data the demo did not make "
+            f"({others}): daojiao demo seeds accounts with a published password, so it refuses. "
+            f"Point DATABASE_URL elsewhere, or pass {CONSENT_FLAG} if this is really a "
+            f"throw-away database"
+        )
+    return None
+
+
+def _foreign_data() -> str | None:
+    """Organisations or users that are not the demo's, in a database without the marker."""
+    tables = set(inspect(get_db().engine).get_table_names())
+    if "organizations" not in tables:
+        return None  # a fresh database
+    try:
+        if "audit_events" in tables and session.scalar(
+            select(AuditEvent.id).where(AuditEvent.action == MARKER).limit(1)
+        ):
+            return None
+        # Demo databases seeded before the marker existed: only the demo's names.
+        demo_orgs = {name for _kind, name, _aliases in ORGANIZATIONS}
+        orgs = set(session.scalars(select(Organization.name))) - demo_orgs
+        users = set(session.scalars(select(User.username))) - {name for name, *_ in USERS}
+    finally:
+        session.rollback()  # no read transaction left open while the migrations run
+    if not orgs and not users:
+        return None
+    return f"{len(orgs)} other organisation(s), {len(users)} other user(s)"
+
+
 def seed() -> list[tuple[str, str]]:
     """Create the demo organisations and users if missing; return (username, org name)."""
     if current_app.config["DAOJIAO_MODE"] != "demo":
@@ -82,6 +139,8 @@ def seed() -> list[tuple[str, str]]:
         tribunal.case_number_format = "（{year}）晋1102民特{n}号"
     if tribunal.court_name is None:
         tribunal.court_name = "山西省吕梁市离石区人民法院"
+    if session.scalar(select(AuditEvent.id).where(AuditEvent.action == MARKER).limit(1)) is None:
+        audit.record(MARKER, actor=None, details={"password": "published", "users": len(USERS)})
     session.commit()
     _seed_cases(orgs)
     return [(username, org_name) for username, _name, org_name in USERS]

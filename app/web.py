@@ -109,6 +109,10 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    hsts_seconds = current_app.config.get("HSTS_SECONDS", 0)
+    if hsts_seconds:
+        # Browsers ignore it over plain HTTP (RFC 6797), so it is safe to send on every answer.
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts_seconds}")
     static_policy = _static_cache_control()
     if static_policy:
         response.headers["Cache-Control"] = static_policy

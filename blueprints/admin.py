@@ -123,6 +123,17 @@ def user(user_id: int):
     return render_template("admin/user.html", form=form, person=person)
 
 
+@bp.post("/users/<int:user_id>/unlock")
+def user_unlock(user_id: int):
+    """Lift a lock at once, e.g. for a clerk locked out by someone else's guessing."""
+    person = accounts.get_user(user_id)
+    if accounts.unlock_user(actor=current_user, user=person):
+        flash(_("The account %(name)s is unlocked.", name=person.username), "success")
+    else:
+        flash(_("The account %(name)s was not locked.", name=person.username), "info")
+    return redirect(url_for("admin.users"))
+
+
 def _version(form: StandardSetForm) -> int | None:
     text = (form.version.data or "").strip()
     return int(text) if text.isdigit() else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.db import session, utcnow
-from app.errors import ValidationFailed
-from app.models import LoginAttempt, OrgKind, Role, User
+from app.errors import TooManyAttempts, ValidationFailed
+from app.models import AuditEvent, LoginAttempt, OrgKind, Role, User
 from app.services import accounts
 from tests import factories
 
@@ -78,7 +80,7 @@ def test_wrong_password_is_refused_with_a_clear_message(
 ) -> None:
     response = client.post("/login", data={"username": police_user.username, "password": "nope"})
     assert response.status_code == 401
-    assert "用户名或密码错误" in response.get_data(as_text=True)
+    assert "用户名或密码错误，或账户已被暂时锁定" in response.get_data(as_text=True)
 
 
 def test_five_failed_logins_lock_the_account_for_ten_minutes(
@@ -269,3 +271,179 @@ def test_cli_refuses_a_role_that_does_not_fit_the_organisation(app: Flask) -> No
     )
     assert result.exit_code != 0
     assert accounts.find_user("odd") is None
+
+
+# -- one answer for unknown, wrong and locked; locks that run out; admins unlock ----------------
+
+
+def lock(user: User) -> None:
+    user.failed_logins, user.locked_until = 0, utcnow() + timedelta(minutes=accounts.LOCK_MINUTES)
+    session.flush()
+
+
+def refusal(client: FlaskClient, username: str, password: str, ip: str) -> tuple[int, list[str]]:
+    """The login form's status and the alerts it shows."""
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+    alerts = re.findall(r'role="alert">([^<]*)<', response.get_data(as_text=True))
+    return response.status_code, alerts
+
+
+def test_unknown_wrong_and_locked_accounts_get_one_and_the_same_answer(
+    client: FlaskClient, police_user: User
+) -> None:
+    unknown = refusal(client, "nobody-of-that-name", "whatever-password", "192.0.2.21")
+    wrong = refusal(client, police_user.username, "wrong-password!", "192.0.2.22")
+    lock(police_user)
+    locked_right = refusal(client, police_user.username, factories.PASSWORD, "192.0.2.23")
+    locked_wrong = refusal(client, police_user.username, "wrong-password!", "192.0.2.24")
+    assert unknown[0] == 401
+    assert len(unknown[1]) == 1
+    assert unknown == wrong == locked_right == locked_wrong
+
+
+def test_the_api_answers_unknown_and_locked_accounts_alike(
+    client: FlaskClient, police_user: User
+) -> None:
+    def token(username: str, password: str, ip: str) -> tuple[int, object]:
+        response = client.post(
+            "/api/v1/tokens",
+            json={"username": username, "password": password},
+            environ_base={"REMOTE_ADDR": ip},
+        )
+        return response.status_code, response.get_json()
+
+    unknown = token("nobody-of-that-name", "whatever-password", "192.0.2.31")
+    lock(police_user)
+    assert token(police_user.username, factories.PASSWORD, "192.0.2.32") == unknown
+    assert unknown[0] == 401
+
+
+def test_a_locked_account_pays_the_password_check_like_an_unknown_one(
+    app: Flask, police_user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At the server's cost (the suite otherwise hashes at the lowest): a check takes tens of
+    # milliseconds, an answer without one a few. Best of three, each from its own address.
+    monkeypatch.setitem(app.config, "TESTING", False)
+    police_user.password_hash = accounts.hash_password(factories.PASSWORD)
+    lock(police_user)
+    addresses = iter(f"192.0.2.{n}" for n in range(40, 60))
+
+    def fastest(username: str) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            with pytest.raises(accounts.LoginFailed):
+                accounts.authenticate(
+                    username=username, password="wrong-password!", ip=next(addresses)
+                )
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    fastest("nobody-of-that-name")  # the dummy hash is made on first use
+    unknown, locked = fastest("nobody-of-that-name"), fastest(police_user.username)
+    assert locked > unknown / 2, f"locked {locked * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms"
+
+
+def test_failures_during_a_lock_neither_extend_it_nor_count_towards_the_next(
+    client: FlaskClient, police_user: User
+) -> None:
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        attempt(client, police_user, "wrong-password!", ip="192.0.2.61")
+    session.refresh(police_user)
+    until = police_user.locked_until
+    assert until is not None
+    # A second address keeps failing while the lock runs: still refused, lock unchanged.
+    for _ in range(8):
+        assert attempt(client, police_user, "wrong-password!", ip="192.0.2.62") == 401
+    session.refresh(police_user)
+    assert police_user.locked_until == until
+    assert police_user.failed_logins == 0
+    # Once it has run out, one more failure does not lock again: the count starts afresh.
+    police_user.locked_until = utcnow() - timedelta(seconds=1)
+    session.flush()
+    assert attempt(client, police_user, "wrong-password!", ip="192.0.2.63") == 401
+    session.refresh(police_user)
+    assert police_user.failed_logins == 1
+    assert not accounts.is_locked(police_user)
+    assert attempt(client, police_user, factories.PASSWORD, ip="192.0.2.63") == 302
+
+
+def test_the_address_throttle_still_answers_429(app: Flask, police_user: User) -> None:
+    for _ in range(accounts.ADDRESS_FAILURES):
+        with pytest.raises(accounts.LoginFailed):
+            accounts.authenticate(username="nobody", password="x-x-x-x-x-x", ip="192.0.2.70")
+    with pytest.raises(TooManyAttempts):
+        accounts.authenticate(
+            username=police_user.username, password=factories.PASSWORD, ip="192.0.2.70"
+        )
+
+
+@pytest.fixture
+def admin(app: Flask) -> User:
+    return factories.make_user(factories.make_org(OrgKind.PLATFORM))
+
+
+@pytest.fixture
+def admin_client(app: Flask, admin: User) -> FlaskClient:
+    client = app.test_client()
+    factories.login(client, admin)
+    return client
+
+
+def test_admin_sees_who_is_locked_until_when_and_unlocks(
+    admin: User, admin_client: FlaskClient, police_user: User
+) -> None:
+    lock(police_user)
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    assert 'data-testid="locked-until"' in page
+    assert f"/admin/users/{police_user.id}/unlock" in page
+    response = admin_client.post(f"/admin/users/{police_user.id}/unlock")
+    assert response.status_code == 302
+    session.refresh(police_user)
+    assert police_user.locked_until is None
+    assert police_user.failed_logins == 0
+    event = session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "account.unlocked",
+            AuditEvent.subject == f"user:{police_user.id}",
+        )
+    )
+    assert event is not None
+    assert event.actor_id == admin.id
+    assert event.details["locked_until"] is not None
+    # Unlocked, the owner logs in at once.
+    assert attempt(admin_client.application.test_client(), police_user, factories.PASSWORD) == 302
+    assert 'data-testid="locked-until"' not in admin_client.get("/admin/users").get_data(
+        as_text=True
+    )
+
+
+def test_unlocking_through_the_user_form_is_audited_too(
+    admin_client: FlaskClient, police_user: User
+) -> None:
+    lock(police_user)
+    response = admin_client.post(
+        f"/admin/users/{police_user.id}",
+        data={"display_name": police_user.display_name, "active": "y", "unlock": "y"},
+    )
+    assert response.status_code == 302
+    session.refresh(police_user)
+    assert police_user.locked_until is None
+    assert session.scalar(
+        select(AuditEvent.id).where(
+            AuditEvent.action == "account.unlocked",
+            AuditEvent.subject == f"user:{police_user.id}",
+        )
+    )
+
+
+def test_only_platform_admins_unlock(client: FlaskClient, police_user: User) -> None:
+    lock(police_user)
+    factories.login(client, factories.make_user(factories.make_org(OrgKind.MEDIATION)))
+    assert client.post(f"/admin/users/{police_user.id}/unlock").status_code == 403
+    session.refresh(police_user)
+    assert accounts.is_locked(police_user)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -48,7 +49,7 @@ def test_production_start_without_secret_key_fails_with_a_clear_message(tmp_path
 def test_db_upgrade_migrates_a_sqlite_database(tmp_path: Path) -> None:
     env = {
         **os.environ,
-        "SECRET_KEY": "k" * 40,
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'up.sqlite3'}",
     }
     result = daojiao("db", "upgrade", env=env)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -110,7 +111,7 @@ def test_production_refuses_a_short_metrics_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("METRICS_TOKEN", raising=False)
-    settings = {"DAOJIAO_MODE": "production", "SECRET_KEY": "s" * 48}
+    settings = {"DAOJIAO_MODE": "production", "SECRET_KEY": secrets.token_urlsafe(48)}
     with pytest.raises(ConfigError, match="METRICS_TOKEN"):
         load_settings(str(tmp_path), {**settings, "METRICS_TOKEN": "change-me"})
     assert load_settings(str(tmp_path), settings)["METRICS_TOKEN"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import secrets
 import subprocess
 import sys
 from datetime import date
@@ -532,7 +533,7 @@ def test_cli_prints_the_standards_as_json(app: Flask) -> None:
 def test_cli_lists_standards_on_a_database_migrated_to_head(tmp_path: Path) -> None:
     env = {
         **os.environ,
-        "SECRET_KEY": "k" * 40,
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'head.sqlite3'}",
         "OBJECT_STORE_PATH": str(tmp_path / "objects"),
     }

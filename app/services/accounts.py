@@ -223,8 +223,7 @@ def update_user(
         changes["active"] = user.active = active
         if not active:
             revoke_all_sessions(user)
-    if unlock and (user.locked_until or user.failed_logins):
-        user.locked_until, user.failed_logins = None, 0
+    if unlock and unlock_user(actor=actor, user=user):
         changes["unlocked"] = True
     if new_password:
         check_password_policy(new_password, username=user.username)
@@ -236,6 +235,26 @@ def update_user(
     if changes:
         audit.record("user.updated", actor=actor, subject=f"user:{user.id}", details=changes)
     return user
+
+
+def is_locked(user: User) -> bool:
+    """Whether repeated failed logins keep the user out right now."""
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def unlock_user(*, actor: User, user: User) -> bool:
+    """Lift a lock (and forget the failures counted towards one); False if there was nothing."""
+    if not user.locked_until and not user.failed_logins:
+        return False
+    details = {
+        "username": user.username,
+        "locked_until": user.locked_until.isoformat() if is_locked(user) else None,
+        "failures": user.failed_logins,
+    }
+    user.locked_until, user.failed_logins = None, 0
+    session.flush()
+    audit.record("account.unlocked", actor=actor, subject=f"user:{user.id}", details=details)
+    return True
 
 
 def find_user(username: str) -> User | None:
@@ -283,8 +302,20 @@ def _address_throttled(ip: str, now: datetime) -> bool:
     return (failures or 0) >= ADDRESS_FAILURES
 
 
+def _refused() -> LoginFailed:
+    """The one answer to an unknown user, a wrong password and a locked account alike, so that
+    nobody learns which usernames exist or which accounts are locked."""
+    return LoginFailed(_("Wrong username or password, or the account is temporarily locked."))
+
+
 def authenticate(*, username: str, password: str, ip: str) -> User:
-    """Check a login; count failures per account (lock) and per address (throttle)."""
+    """Check a login; count failures per account (lock) and per address (throttle).
+
+    Every attempt pays one password check (a dummy hash for an unknown user), so the answer's
+    timing does not tell an unknown or locked account from a wrong password either. A lock runs
+    its LOCK_MINUTES and no longer: failures during it are recorded (login attempts, audit, the
+    address throttle) but neither extend it nor count towards the next one.
+    """
     now = utcnow()
     if _address_throttled(ip, now):
         audit.record("login.throttled", actor=None, details={"username": username[:64], "ip": ip})
@@ -294,22 +325,18 @@ def authenticate(*, username: str, password: str, ip: str) -> User:
     user = find_user(username)
     attempt = LoginAttempt(username=username[:64], ip=ip, success=False, at=now)
     session.add(attempt)
+    matches = _verify(user.password_hash if user else _dummy_hash(_hasher()), password)
     if user is None:
-        _verify(_dummy_hash(_hasher()), password)  # a real check's cost: no probing by time
         audit.record("login.failed", actor=None, details={"username": username[:64]})
         session.flush()
-        raise LoginFailed(_("Wrong username or password."))
-    if user.locked_until and user.locked_until > now:
+        raise _refused()
+    if user.locked_until and user.locked_until <= now:
+        user.locked_until, user.failed_logins = None, 0  # the lock ran out: count afresh
+    if user.locked_until:
         audit.record("login.failed", actor=user, details={"reason": "locked"})
         session.flush()
-        raise LoginFailed(
-            _(
-                "This account is locked after repeated failed logins. "
-                "Try again after %(minutes)d minutes or ask an administrator.",
-                minutes=LOCK_MINUTES,
-            )
-        )
-    if not _verify(user.password_hash, password):
+        raise _refused()
+    if not matches:
         user.failed_logins += 1
         audit.record("login.failed", actor=user, details={"failures": user.failed_logins})
         if user.failed_logins >= MAX_FAILED_LOGINS:
@@ -318,8 +345,9 @@ def authenticate(*, username: str, password: str, ip: str) -> User:
                 "account.locked", actor=user, details={"until": user.locked_until.isoformat()}
             )
         session.flush()
-        raise LoginFailed(_("Wrong username or password."))
+        raise _refused()
     if not user.is_active:
+        # Said only to whoever knows the password: it tells them nothing they could not guess.
         audit.record("login.failed", actor=user, details={"reason": "disabled"})
         session.flush()
         raise LoginFailed(_("This account is disabled. Ask an administrator."))
