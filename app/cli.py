@@ -192,8 +192,14 @@ def audit_group() -> None:
     help="Start from the latest checkpoint (its event re-checked) instead of the first event; "
     "run it from cron so that judges' pages have little left to check.",
 )
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also compare every offer, agreement, payment, assessment, liability decision and "
+    "confirmation with the audit event that recorded it (rows edited behind the app's back).",
+)
 @with_appcontext
-def audit_verify(since_checkpoint: bool) -> None:
+def audit_verify(since_checkpoint: bool, deep: bool) -> None:
     """Check the audit hash chain; exit 1 and name the first broken event.
 
     Either run records a checkpoint at the last event it found intact.
@@ -207,13 +213,41 @@ def audit_verify(since_checkpoint: bool) -> None:
             )
         else:
             click.echo(f"audit chain intact: {result.checked} events")
-        return
-    click.echo(
-        f"audit chain BROKEN at event {result.broken_id}: {result.reason} "
-        f"({result.checked} events verified before it)",
-        err=True,
-    )
-    sys.exit(1)
+    else:
+        click.echo(
+            f"audit chain BROKEN at event {result.broken_id}: {result.reason} "
+            f"({result.checked} events verified before it)",
+            err=True,
+        )
+    rows_ok = _deep_verify() if deep else True
+    if not (result.ok and rows_ok):
+        sys.exit(1)
+
+
+def _deep_verify() -> bool:
+    """Print the deep check's problems (a table) and figures; whether it found none."""
+    from app import integrity
+
+    report = integrity.verify_rows()
+    if report.problems:
+        click.echo(f"{'KIND':<20} {'ROW':>10} {'CASE':>10} {'EVENT':>10}  PROBLEM", err=True)
+    for problem in report.problems:
+        click.echo(
+            f"{problem.kind:<20} {problem.row_id:>10} {problem.case_id or '-':>10} "
+            f"{problem.event_id or '-':>10}  {problem.reason}",
+            err=True,
+        )
+    for kind in integrity.ROW_KINDS:
+        click.echo(
+            f"{kind}: {report.checked[kind]} checked, {report.covered[kind]} covered by a "
+            f"digest, {report.not_covered[kind]} not covered (written before digests)"
+        )
+    if report.ok:
+        click.echo(f"rows intact: {report.cases} cases in {report.seconds:.1f} s")
+        return True
+    listed = "" if len(report.problems) == report.problem_total else " (first ones listed)"
+    click.echo(f"rows BROKEN: {report.problem_total} problem(s){listed}", err=True)
+    return False
 
 
 # -- compensation standards -------------------------------------------------------------
@@ -306,6 +340,69 @@ def jobs_sweep() -> None:
     from app import jobs as job_queue
 
     click.echo(f"re-sent {job_queue.sweep()} job(s)")
+
+
+# -- evidence -----------------------------------------------------------------------------
+
+
+@main.group()
+def evidence() -> None:
+    """Evidence files in the object store."""
+
+
+@evidence.command("sweep-orphans")
+@click.option("--dry-run", is_flag=True, help="Only list the orphans; move nothing.")
+@click.option(
+    "--grace-hours",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only objects older than this (default ORPHAN_GRACE_HOURS, 24).",
+)
+@with_appcontext
+def evidence_sweep_orphans(dry_run: bool, grace_hours: int | None) -> None:
+    """Move objects no document row names, older than the grace period, under quarantine/
+    (nothing is deleted; a named object is never touched)."""
+    from datetime import timedelta
+
+    from app import objects
+    from app.db import session
+
+    grace = timedelta(hours=grace_hours) if grace_hours else None
+    result = objects.sweep_orphans(grace=grace, dry_run=dry_run)
+    session.commit()
+    if dry_run:
+        for key in result.orphans:
+            click.echo(f"orphan {key}")
+    for key, target in result.quarantined.items():
+        click.echo(f"quarantined {key} -> {target}")
+    verb = "found" if dry_run else "quarantined"
+    count = len(result.orphans) if dry_run else len(result.quarantined)
+    click.echo(f"checked {result.checked} object(s) older than {result.grace}; {verb} {count}")
+
+
+@evidence.command("verify")
+@with_appcontext
+def evidence_verify() -> None:
+    """Re-hash every stored file a document names against its recorded SHA-256; list the
+    missing and altered ones and exit 1 if there are any."""
+    from app import integrity
+
+    report = integrity.verify_objects()
+    for problem in report.problems:
+        click.echo(
+            f"{problem.reason}: document {problem.document_id} (case {problem.case_id or '-'}) "
+            f"{problem.object_key}",
+            err=True,
+        )
+    if report.ok:
+        click.echo(
+            f"objects intact: {report.checked} file(s), {report.bytes_read} bytes, "
+            f"{report.seconds:.1f} s"
+        )
+        return
+    total = sum(report.problem_counts.values())
+    click.echo(f"objects BROKEN: {total} of {report.checked} file(s)", err=True)
+    sys.exit(1)
 
 
 # -- reports ----------------------------------------------------------------------------
@@ -407,8 +504,18 @@ def _deployment_catalog(packaged: bool) -> tuple[Any, str]:
     type=click.Path(dir_okay=False, writable=True),
     help="Only write a sample accident letter (PDF) to upload to this file, then stop.",
 )
-def demo(host: str, port: int, sample_to: str | None) -> None:
-    """Embedded demo: upgrade the database, seed demo accounts, serve the portal."""
+@click.option(
+    "--i-know-this-is-not-production",
+    "not_production",
+    is_flag=True,
+    help="Seed the demo accounts (published password) even into a database, S3 or Redis the "
+    "demo did not make.",
+)
+def demo(host: str, port: int, sample_to: str | None, not_production: bool) -> None:
+    """Embedded demo: upgrade the database, seed demo accounts, serve the portal.
+
+    Refuses (exit 1) a DATABASE_URL other than SQLite, a set S3_ENDPOINT or REDIS_URL, and a
+    database holding data the demo did not make, unless --i-know-this-is-not-production."""
     from app import demo as demo_data
     from app import migrate
 
@@ -419,6 +526,9 @@ def demo(host: str, port: int, sample_to: str | None) -> None:
 
     app = _create_app({"DAOJIAO_MODE": "demo"})
     with app.app_context():
+        refusal = None if not_production else demo_data.refusal()
+        if refusal:
+            raise click.ClickException(refusal)
         migrate.upgrade(app.config["DATABASE_URL"])
         accounts = demo_data.seed()
     click.echo(

@@ -6,9 +6,9 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_PRESIGN_EXPIRY",
+    "KEY_PREFIXES",
+    "QUARANTINE_PREFIX",
     "IntegrityError",
+    "ListedObject",
     "LocalStore",
     "MinioStore",
     "ObjectExists",
@@ -38,6 +41,10 @@ _KEY_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Suffix of LocalStore's metadata sidecar; a key ending in it would collide.
 META_SUFFIX = ".meta.json"
+# The folders new_key() writes to: the only ones the orphan sweep looks at.
+KEY_PREFIXES = ("cases/", "unfiled/")
+# Where the orphan sweep moves objects no row refers to; nothing under it is ever deleted.
+QUARANTINE_PREFIX = "quarantine/"
 
 
 logger = logging.getLogger(__name__)
@@ -73,6 +80,15 @@ class StoredObject:
     media_type: str
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    """One entry of a store listing: enough to tell an object's age without reading it."""
+
+    key: str
+    size: int
+    last_modified: datetime
+
+
 class ObjectStore(Protocol):
     """Interface shared by all evidence object stores."""
 
@@ -98,6 +114,14 @@ class ObjectStore(Protocol):
 
     def ensure_ready(self) -> None:
         """Create the folder or bucket if missing and enable versioning."""
+        ...
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Yield the objects whose keys start with prefix, with their UTC modification time."""
+        ...
+
+    def quarantine(self, key: str) -> str:
+        """Move the object under QUARANTINE_PREFIX (digest metadata kept); return its new key."""
         ...
 
 

@@ -9,11 +9,13 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from storage import (
     META_SUFFIX,
+    QUARANTINE_PREFIX,
+    ListedObject,
     ObjectExists,
     ObjectNotFound,
     StorageError,
@@ -149,6 +151,57 @@ class LocalStore:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create store folder {self.root}") from exc
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Yield the data files whose keys start with prefix (sidecars and temp files skipped)."""
+        # Walk only the folder the prefix names; a partial last segment filters below.
+        folder = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
+        if not folder.is_dir():
+            return
+        try:
+            for path in sorted(folder.rglob("*")):
+                key = path.relative_to(self.root).as_posix()
+                if not key.startswith(prefix) or not path.is_file() or not _is_object_key(key):
+                    continue
+                info = path.stat()
+                yield ListedObject(
+                    key=key,
+                    size=info.st_size,
+                    last_modified=datetime.fromtimestamp(info.st_mtime, UTC),
+                )
+        except OSError as exc:
+            raise StorageError(f"cannot list local store folder {folder}: {exc}") from exc
+
+    def quarantine(self, key: str) -> str:
+        """Link the object and its sidecar under QUARANTINE_PREFIX, then unlink the originals."""
+        path = self._path(key)
+        target = QUARANTINE_PREFIX + key
+        target_path = self._path(target)
+        with self._io_errors(key):
+            if not path.is_file():
+                raise FileNotFoundError(path)
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            # Same order as put: the sidecar claims the new key, the data file publishes it.
+            try:
+                os.link(self._meta_path(path), self._meta_path(target_path))
+            except FileExistsError as exc:
+                raise ObjectExists(f"object {target!r} already exists") from exc
+            os.link(path, target_path)
+            _fsync_dir(target_path.parent)
+            path.unlink()
+            self._meta_path(path).unlink()
+            _fsync_dir(path.parent)
+        logger.warning("quarantined %s as %s", key, target)
+        return target
+
+
+def _is_object_key(key: str) -> bool:
+    """Tell whether a relative path is an object's data file (not a sidecar or temp file)."""
+    try:
+        validate_key(key)
+    except ValueError:
+        return False
+    return True
 
 
 def _write_temp(folder: Path, payload: bytes) -> Path:

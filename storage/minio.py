@@ -8,17 +8,19 @@ import io
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import certifi
 import urllib3
 from minio import Minio
-from minio.commonconfig import ENABLED
+from minio.commonconfig import ENABLED, CopySource
 from minio.error import MinioException, S3Error, ServerError
 from minio.versioningconfig import VersioningConfig
 
 from storage import (
+    QUARANTINE_PREFIX,
+    ListedObject,
     ObjectExists,
     ObjectNotFound,
     StorageError,
@@ -47,21 +49,23 @@ _TRANSIENT_CODES = frozenset(
     }
 )
 
-# The minio default (5 minute timeouts, 5 retries) makes a dead server hang a
-# request for minutes; fail fast instead and let callers decide to retry. The worst case
-# (every attempt timing out, with its back-off) stays below gunicorn's worker timeout in the
-# Dockerfile, so a request waiting on the store fails with an error instead of being killed.
-_CONNECT_TIMEOUT = 3.0
-_READ_TIMEOUT = 15.0
-_RETRIES = 2
+# The minio default (5 minute timeouts, 5 retries) makes a dead server hang a request for
+# minutes. A web request waiting on the store must fail within seconds instead, with a 503 the
+# client can act on: 2 s to connect, 5 s for each wait on the server's answer. A connection
+# refused or timed out never reached the server and is tried once more; an answer that timed out
+# is not (the server is up but hung: a second wait only doubles the stall); a 5xx answer is tried
+# once more after a short pause whatever Retry-After says (a server may ask for minutes). Each
+# call to the server therefore gives up within WORST_CASE_SECONDS, far below gunicorn's worker
+# timeout in the Dockerfile; jobs treat the error as transient and retry later.
+_CONNECT_TIMEOUT = 2.0
+_READ_TIMEOUT = 5.0
+_RETRIES = 1
 _BACKOFF = 0.2
-WORST_CASE_SECONDS = (_CONNECT_TIMEOUT + _READ_TIMEOUT) * (_RETRIES + 1) + sum(
-    _BACKOFF * 2**attempt for attempt in range(_RETRIES)
-)
+WORST_CASE_SECONDS = _CONNECT_TIMEOUT * (_RETRIES + 1) + _READ_TIMEOUT + _BACKOFF * _RETRIES
 
 
 def _http_client() -> urllib3.PoolManager:
-    """Return a connection pool with short timeouts and few retries."""
+    """Return a connection pool with short timeouts and one retry of what is safe to retry."""
     return urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=_CONNECT_TIMEOUT, read=_READ_TIMEOUT),
         maxsize=10,
@@ -70,8 +74,13 @@ def _http_client() -> urllib3.PoolManager:
         ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
         retries=urllib3.Retry(
             total=_RETRIES,
+            connect=_RETRIES,
+            read=0,
+            status=_RETRIES,
             backoff_factor=_BACKOFF,
+            backoff_max=_BACKOFF * 2**_RETRIES,
             status_forcelist=(500, 502, 503, 504),
+            respect_retry_after_header=False,
         ),
     )
 
@@ -225,6 +234,35 @@ class MinioStore:
                     if exc.code != "BucketAlreadyOwnedByYou":
                         raise
             self._enable_versioning()
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Yield the objects whose keys start with prefix (all pages, no folders)."""
+        with self._errors(None):
+            for item in self._client.list_objects(self.bucket, prefix=prefix, recursive=True):
+                if item.is_dir or item.object_name is None or item.last_modified is None:
+                    continue
+                yield ListedObject(
+                    key=item.object_name,
+                    size=int(item.size or 0),
+                    last_modified=item.last_modified.astimezone(UTC),
+                )
+
+    def quarantine(self, key: str) -> str:
+        """Copy the object (metadata included) under QUARANTINE_PREFIX, then remove the original.
+
+        With bucket versioning on, the removal only adds a delete marker: the original bytes
+        stay recoverable as well.
+        """
+        target = validate_key(QUARANTINE_PREFIX + validate_key(key))
+        if not self.exists(key):
+            raise ObjectNotFound(f"no object stored under {key!r}")
+        if self.exists(target):
+            raise ObjectExists(f"object {target!r} already exists")
+        with self._errors(key):
+            self._client.copy_object(self.bucket, target, CopySource(self.bucket, key))
+            self._client.remove_object(self.bucket, key)
+        logger.warning("quarantined %s as %s", key, target)
+        return target
 
     def _enable_versioning(self) -> None:
         """Turn on bucket versioning so overwrites and deletes stay recoverable."""

@@ -373,7 +373,9 @@ def test_withdrawn_draft_keeps_its_file(app: Flask, centre: Centre) -> None:
     data, _truth = make_report("general_table", seed=11)
     case_id = upload(app, centre.police, data).get_json()["id"]
     response = app.test_client().post(
-        f"/api/v1/cases/{case_id}/withdraw", headers=as_user(app, centre.police), json={}
+        f"/api/v1/cases/{case_id}/withdraw",
+        headers=as_user(app, centre.police),
+        json={"version": reload_case(case_id).version},
     )
     assert response.status_code == 200
     case = reload_case(case_id)
