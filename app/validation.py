@@ -19,8 +19,9 @@ from typing import Any
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.http import parse_etags
 
-from app.errors import InvalidTransition, ValidationFailed
+from app.errors import DomainError, InvalidTransition, ValidationFailed
 
 Label = str | LazyString
 
@@ -138,6 +139,61 @@ def form_version(value: str | None) -> int | None:
     return int(value)
 
 
+class VersionRequired(DomainError):
+    """A write that changes money or a case's status was sent without the case version it was
+    made from: answering it could overwrite a change the sender never saw."""
+
+    status = 428
+    code = "version_required"
+
+
+# The entity tag of a case as GET /api/v1/cases/{id} sends it. Weak: the case's JSON also shows
+# job progress, which changes without a new version; If-Match compares the tag, W/ or not.
+_ETAG = re.compile(r"case-(\d+)-v(\d+)")
+
+
+def case_etag(case: Any) -> str:
+    """The ETag of `case` at its current version, e.g. W/"case-12-v7"."""
+    return f'W/"case-{case.id}-v{case.version}"'
+
+
+def required_version(sent: int | None, *, if_match: str | None, case_id: int | None) -> int:
+    """The case version a write was made from: the one its body or form sent, else the one its
+    If-Match header's ETag carries; 428 when neither names a version of this case, 409 when the
+    two disagree (one of them is stale)."""
+    tagged: set[int] = set()
+    if if_match and case_id is not None:
+        for tag in parse_etags(if_match).as_set(include_weak=True):
+            matched = _ETAG.fullmatch(tag)
+            if matched and int(matched[1]) == case_id:
+                tagged.add(int(matched[2]))
+    if len(tagged) > 1 or (sent is not None and tagged and tagged != {sent}):
+        raise InvalidTransition(
+            _("The versions in the request and its If-Match header differ. Reload the case.")
+        )
+    if sent is not None:
+        return sent
+    if tagged:
+        return tagged.pop()
+    raise VersionRequired(
+        _(
+            'This change needs the version of the case it was made from: send "version" '
+            "or an If-Match header with the case's ETag. Reload the case and try again."
+        )
+    )
+
+
+def required_form_version(value: str | None) -> int:
+    """The case version a portal form sent as its hidden field; 428 (a page asking to reload)
+    when the form had none."""
+    seen = form_version(value)
+    if seen is None:
+        raise VersionRequired(
+            _("This page is out of date or incomplete. Reload the case page and try again.")
+        )
+    return seen
+
+
 def check_version(case: Any, seen: int | None) -> None:
     """Refuse (409) a change made on a case version other than the current one."""
     if seen is not None and seen != case.version:
@@ -205,46 +261,78 @@ class Field:
         return described
 
 
-VERSION = Field("version", VERSION_LABEL, "integer", description="the case version the caller saw")
+# The case version a write was made from. A body declaring it needs it (or an If-Match header
+# with the case's ETag, see `required_version`): without either the write answers 428.
+VERSION = Field(
+    "version",
+    VERSION_LABEL,
+    "integer",
+    description="the case version the caller saw (GET /cases/{id}); instead an If-Match header "
+    'may carry the case\'s ETag, e.g. W/"case-12-v7"; without either 428 version_required, a '
+    "stale one 409",
+)
+
+
+def unknown_fields(sent: list[str]) -> ValidationFailed:
+    """The 422 error naming every field sent that the request does not take, so that a client
+    fixes them all at once: code `invalid_input` as before, the fields listed in `fields`."""
+    message = (
+        _("Unknown field %(field)s.", field=sent[0])
+        if len(sent) == 1
+        else _("Unknown fields %(fields)s.", fields=", ".join(sent))
+    )
+    return ValidationFailed(message, fields=sent, field=sent[0])
 
 
 @dataclass(frozen=True)
 class Body:
     """A JSON request body declared once: the API reads requests with it, and the OpenAPI
-    document describes it."""
+    document describes it. Fields it does not declare are refused, all named at once."""
 
     fields: tuple[Field, ...]
     optional: bool = False  # the request may send no body at all
-    open: bool = False  # other fields are passed on as sent, for the service to check
+    sparse: bool = False  # only the fields sent are kept (a claim is stored as it was sent)
+
+    @property
+    def versioned(self) -> bool:
+        """True when the write needs the case version (body field or If-Match)."""
+        return VERSION in self.fields
 
     def read(self, body: Any) -> dict[str, Any]:
-        """Every declared field read by kind, None when not sent (an open body keeps only what
-        was sent); 422 for a body that is not an object, an undeclared field, or the first
-        field that is wrong."""
+        """Every declared field read by kind, None when not sent (a sparse body keeps only what
+        was sent); 422 for a body that is not an object, for undeclared fields (all of them,
+        named in the error's `fields`), or the first field that is wrong. Whether the version
+        was sent is not checked here: see `required_version`."""
         if body is None and self.optional:
             body = {}
         if not isinstance(body, dict):
             raise ValidationFailed(_("The request body must be a JSON object."))
         declared = {f.name: f for f in self.fields}
-        others = {key: value for key, value in body.items() if key not in declared}
-        if others and not self.open:
-            key = next(iter(others))
-            raise ValidationFailed(_("Unknown field %(field)s.", field=key), field=key)
-        read = {
+        others = [key for key in body if key not in declared]
+        if others:
+            raise unknown_fields(others)
+        return {
             name: f.read(body.get(name))
             for name, f in declared.items()
-            if name in body or f.required or not self.open
+            if name in body or f.required or not self.sparse
         }
-        return {**others, **read}
 
     def schema(self) -> dict[str, Any]:
         """The body as an OpenAPI 3 schema."""
         described: dict[str, Any] = {
             "type": "object",
             "properties": {f.name: f.schema() for f in self.fields},
-            "additionalProperties": self.open,
+            "additionalProperties": False,
         }
-        required = [f.name for f in self.fields if f.required]
+        required = [f.name for f in self.fields if f.required or f == VERSION]
         if required:
             described["required"] = required
         return described
+
+
+def check_form(sent: list[str], known: tuple[str, ...]) -> None:
+    """Refuse (422, named in the error's `fields`) the multipart fields and files a request
+    does not take."""
+    others = [name for name in dict.fromkeys(sent) if name not in known]
+    if others:
+        raise unknown_fields(others)

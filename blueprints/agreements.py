@@ -13,7 +13,7 @@ from wtforms import BooleanField, DateField, HiddenField, SelectMultipleField, S
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app import access, workflow, worklist
+from app import access, validation, workflow, worklist
 from app.errors import DomainError
 from app.models import Agreement, Case, Role
 from app.services import agreements, tribunal
@@ -54,8 +54,9 @@ class SignAgreementForm(FlaskForm):
     version = HiddenField()
 
 
-def _version() -> int | None:
-    return request.form.get("version", type=int)
+def _version() -> int:
+    """The case version the form was made from; a form without one answers 428."""
+    return validation.required_form_version(request.form.get("version"))
 
 
 def _may_act(case: Case) -> bool:

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import access, presenters, workflow
+from app import access, presenters, validation, workflow
 from app.db import AfterCommit, keep_on_error
 from app.errors import TooManyAttempts, ValidationFailed, error_response
 from app.models import Case, CaseStatus, Role
@@ -38,11 +38,25 @@ def _writes_need_a_token():
 
 
 def read_body(declared: Body) -> dict[str, Any]:
-    """The request's JSON body read with its declaration (blueprints/api_bodies.py)."""
+    """The request's JSON body read with its declaration (blueprints/api_bodies.py); a body
+    declaring the case version gets it from the body or the If-Match header, else 428."""
     if not request.get_data():
-        return declared.read(None)
-    sent = request.get_json(silent=True)
-    return declared.read(sent if sent is not None else "")
+        body = declared.read(None)
+    else:
+        sent = request.get_json(silent=True)
+        body = declared.read(sent if sent is not None else "")
+    if declared.versioned:
+        body["version"] = request_version(body.get("version"))
+    return body
+
+
+def request_version(sent: int | None) -> int:
+    """The case version the request was made from: `sent` or its If-Match ETag (428 if none)."""
+    return validation.required_version(
+        sent,
+        if_match=request.headers.get("If-Match"),
+        case_id=(request.view_args or {}).get("case_id"),
+    )
 
 
 @bp.get("/openapi.json")
@@ -69,6 +83,7 @@ def issue_token():
 
 @bp.delete("/tokens/current")
 def revoke_token():
+    read_body(bodies.NO_BODY)
     token = request.headers["Authorization"].removeprefix("Bearer ").strip()
     accounts.revoke_token(user=current_user, token=token)
     return "", 204
@@ -110,19 +125,23 @@ def list_cases():
 @bp.post("/cases")
 def create_case():
     access.require_role(current_user, Role.POLICE)
+    validation.check_form([*request.form, *request.files], ("report",))
     upload = request.files.get("report")
     if upload is None:
         raise ValidationFailed(_("Send the accident letter as the multipart field `report`."))
     case = intake.upload_report(actor=current_user, filename=upload.filename, data=upload.read())
     return AfterCommit(
-        lambda: (jsonify(presenters.case_json(case, case_service.case_jobs(case))), 202)
+        lambda: (
+            jsonify(presenters.case_json(case, case_service.case_jobs(case), reader=current_user)),
+            202,
+        )
     )
 
 
 def case_with_liability(case: Case) -> dict:
     """The case as GET /cases/{id} shows it: with whether its liability waits for a decision."""
     return {
-        **presenters.case_json(case, case_service.case_jobs(case)),
+        **presenters.case_json(case, case_service.case_jobs(case), reader=current_user),
         "liability": presenters.liability_json(
             liability.pending_parties(case), liability.latest_decision(case)
         ),
@@ -132,7 +151,9 @@ def case_with_liability(case: Case) -> dict:
 @bp.get("/cases/<int:case_id>")
 def get_case(case_id: int):
     case = access.get_case(current_user, case_id)
-    return jsonify(case_with_liability(case))
+    answer = jsonify(case_with_liability(case))
+    answer.headers["ETag"] = validation.case_etag(case)  # for If-Match on the case's writes
+    return answer
 
 
 @bp.post("/cases/<int:case_id>/confirm")
@@ -142,7 +163,7 @@ def confirm_case(case_id: int):
     intake.confirm_report(
         actor=current_user, case=case, fields=body["fields"], version=body["version"]
     )
-    return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
+    return jsonify(presenters.case_json(case, case_service.case_jobs(case), reader=current_user))
 
 
 @bp.post("/cases/<int:case_id>/withdraw")
@@ -150,7 +171,7 @@ def withdraw_case(case_id: int):
     case = access.get_case(current_user, case_id)
     body = read_body(bodies.CASE_VERSION)
     intake.withdraw_case(actor=current_user, case=case, version=body["version"])
-    return jsonify(presenters.case_json(case, case_service.case_jobs(case)))
+    return jsonify(presenters.case_json(case, case_service.case_jobs(case), reader=current_user))
 
 
 @bp.get("/cases/<int:case_id>/actions")
@@ -175,20 +196,17 @@ def list_documents(case_id: int):
 def add_documents(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.POLICE, Role.MEDIATOR)
+    validation.check_form([*request.form, *request.files], ("file", "kind", "description"))
     files = request.files.getlist("file")
     if not files:
         raise ValidationFailed(_("Send the files as the multipart field `file`."))
-    added = [
-        documents.attach_evidence(
-            actor=current_user,
-            case=case,
-            kind=request.form.get("kind", "other"),
-            filename=upload.filename,
-            data=upload.read(),
-            description=request.form.get("description"),
-        )
-        for upload in files
-    ]
+    added = documents.attach_evidence_files(
+        actor=current_user,
+        case=case,
+        kind=request.form.get("kind", "other"),
+        files=[(upload.filename, upload.read()) for upload in files],
+        description=request.form.get("description"),
+    )
     return jsonify(items=[presenters.document_json(doc) for doc in added]), 201
 
 
@@ -200,6 +218,7 @@ def document_content(document_id: int):
 @bp.post("/cases/<int:case_id>/parties/<int:party_id>/id-number")
 def reveal_id_number(case_id: int, party_id: int):
     case = access.get_case(current_user, case_id)
+    read_body(bodies.NO_BODY)
     id_number = intake.reveal_id_number(actor=current_user, case=case, party_id=party_id)
     return jsonify(id_number=id_number)
 
@@ -209,7 +228,7 @@ def file_claims(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
     claims = read_body(bodies.CLAIMS)
-    version = claims.pop("version", None)
+    version = claims.pop("version")
     claim, job = assessments.file_claims(
         actor=current_user, case=case, data=claims, version=version
     )

@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.validation import VERSION, Body, Field
 
+# A write that takes no body: a JSON body sent anyway may hold no field.
+NO_BODY = Body((), optional=True)
 TOKEN = Body(
     (
         Field("username", _l("Username"), required=True, limit=64),
@@ -30,7 +32,9 @@ CLAIMS = Body(
         Field("standards_year", _l("Standards year"), "integer"),
         Field("standards", _l("Compensation standards"), "object"),
     ),
-    open=True,
+    # Stored as sent; the engine refuses unknown keys inside victims, parties (checked by
+    # assessments.build_input), options and standards.
+    sparse=True,
 )
 WHAT_IF = Body(
     (
@@ -45,11 +49,17 @@ WHAT_IF = Body(
             "items", _l("Items"), "object", description="victim id → {item code → decided amount}"
         ),
     ),
-    open=True,
 )
 INSURER_CLAIM = Body(
     (
-        VERSION,
+        # Not the case's version: the insurer's own details lock on their record's version.
+        Field(
+            "version",
+            _l("Version of the insurer's details"),
+            "integer",
+            description="the version of these details the caller saw (GET …/insurer-claim); "
+            "none for the first save; a stale one 409",
+        ),
         Field(
             "policies",
             _l("Policies"),

@@ -42,6 +42,7 @@ def package_json(case: Case) -> dict[str, Any]:
 @bp.post("/cases/<int:case_id>/filing-package")
 def request_filing_package(case_id: int):
     case = access.get_case(current_user, case_id)
+    read_body(bodies.NO_BODY)
     job = litigation.schedule_filing_package(actor=current_user, case=case)
     return AfterCommit(lambda: (jsonify(package_json(case)), 202 if job is not None else 200))
 
@@ -70,7 +71,8 @@ _PACKAGE = {
         "package already holds the case's current documents",
         ok="202",
         params=[path_id("case_id")],
-        errors=("401", "403", "404", "409"),
+        errors=("401", "403", "404", "409", "422"),
+        body=bodies.NO_BODY,
     ),
     "get": op(
         "The newest filing package: its document (a zip), SHA-256, signing key id, whether it "

@@ -140,7 +140,7 @@ def mediation_fail(case_id: int):
     )
     return jsonify(
         {
-            **presenters.case_json(case, case_service.case_jobs(case)),
+            **presenters.case_json(case, case_service.case_jobs(case), reader=current_user),
             "outcome_note": case.outcome_note,
         }
     )

@@ -13,7 +13,7 @@ from app.errors import NotFound, ValidationFailed
 from app.models import Agreement, Case, Role
 from app.services import agreements, copies
 from blueprints import api_bodies as bodies
-from blueprints.api import bp, read_body
+from blueprints.api import bp, read_body, request_version
 from blueprints.openapi import op, path_id
 
 
@@ -65,6 +65,7 @@ def get_agreement(case_id: int):
 def sign_agreement(case_id: int):
     case = access.get_case(current_user, case_id)
     access.require_role(current_user, Role.MEDIATOR)
+    validation.check_form([*request.form, *request.files], ("signer", "scan", "version"))
     scan = request.files.get("scan")
     if scan is None:
         raise ValidationFailed(
@@ -76,7 +77,7 @@ def sign_agreement(case_id: int):
         signers=request.form.getlist("signer"),
         filename=scan.filename,
         data=scan.read(),
-        version=validation.form_version(request.form.get("version")),
+        version=request_version(validation.form_version(request.form.get("version"))),
     )
     return jsonify(agreement_json(agreement, case))
 
@@ -97,10 +98,14 @@ _SIGN = op(
     multipart={
         "signer": "repeated: each signatory id of the agreement (甲方, victim:v2, ctpi:甲方…)",
         "scan": "the signed agreement: PDF, JPEG or PNG, at most 20 MB",
-        "version": "optional: the case version the form was made from",
+        "version": "the case version the form was made from (or an If-Match header with the "
+        "case's ETag); without either 428 version_required, a stale one 409",
     },
+    versioned=True,
 )
-_SIGN_FIELDS = _SIGN["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+_SIGN_SCHEMA = _SIGN["requestBody"]["content"]["multipart/form-data"]["schema"]
+_SIGN_SCHEMA["required"] = ["scan", "version"]
+_SIGN_FIELDS = _SIGN_SCHEMA["properties"]
 _SIGN_FIELDS["signer"] = {
     "type": "array",
     "items": {"type": "string"},

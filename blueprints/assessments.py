@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import access, presenters, workflow
+from app import access, presenters, validation, workflow
 from app.errors import DomainError, ValidationFailed
 from app.labels import DOCUMENT_KINDS, INDUSTRY_LABELS
 from app.models import Case, Role
@@ -81,9 +81,9 @@ def _victim_form(case: Case, data: dict[str, Any] | None = None) -> VictimForm:
     return form
 
 
-def _version() -> int | None:
-    value = request.form.get("version", type=int)
-    return value
+def _version() -> int:
+    """The case version the form was made from; a form without one answers 428."""
+    return validation.required_form_version(request.form.get("version"))
 
 
 @bp.get("/<int:case_id>/claims")

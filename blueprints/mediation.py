@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,7 +25,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from app import access, worklist
+from app import access, validation, worklist
 from app.db import session
 from app.errors import DomainError, NotAllowed
 from app.models import MEDIATED_STATES, Case, Role
@@ -257,7 +257,7 @@ def decide_liability(case_id: int):
             case=case,
             parties=form.choices(),
             basis=form.basis.data,
-            version=form.version.data,
+            version=validation.required_form_version(request.form.get("version")),
         ),
         _("The liability was recorded."),
         onward=True,
@@ -277,7 +277,7 @@ def fail(case_id: int):
             actor=current_user,
             case=case,
             reason=form.reason.data,
-            version=form.version.data,
+            version=validation.required_form_version(request.form.get("version")),
         ),
         _("The mediation was recorded as failed; the case goes towards litigation."),
         fail=form,

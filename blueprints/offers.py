@@ -13,7 +13,7 @@ from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, T
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app import access, presenters, worklist
+from app import access, presenters, validation, worklist
 from app.clock import BEIJING
 from app.errors import DomainError, InvalidTransition
 from app.models import Assessment, Case, CaseStatus, Offer, OfferSide, OfferStatus, Role
@@ -176,8 +176,9 @@ def _items_from_form() -> dict[str, dict[str, str]] | None:
     return items or None
 
 
-def _version() -> int | None:
-    return request.form.get("version", type=int)
+def _version() -> int:
+    """The case version the form was made from; a form without one answers 428."""
+    return validation.required_form_version(request.form.get("version"))
 
 
 def _acting_case(case_id: int) -> Case:

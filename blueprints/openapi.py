@@ -17,6 +17,13 @@ from blueprints import api_bodies as bodies
 API_PREFIX = "/api/v1"
 _ERROR = {"$ref": "#/components/responses/Error"}
 _VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "example": 'W/"case-12-v7"'},
+    "description": "the case's ETag from GET /cases/{id}, instead of `version` in the body",
+}
 
 
 def op(
@@ -28,7 +35,13 @@ def op(
     public: bool = False,
     errors: tuple[str, ...] = ("401", "403", "404"),
     multipart: dict[str, str] | None = None,
+    versioned: bool = False,
 ) -> dict[str, Any]:
+    """One operation; a write needing the case version (its body declares `version`, or
+    `versioned`) also takes If-Match and may answer 428."""
+    if versioned or (body is not None and body.versioned):
+        errors = tuple(sorted({*errors, "409", "428"}))
+        params = [*(params or []), _IF_MATCH]
     operation: dict[str, Any] = {
         "summary": summary,
         "responses": {ok: {"description": "OK"}, **{code: _ERROR for code in errors}},
@@ -264,6 +277,12 @@ def _core_document() -> dict[str, Any]:
                                         "properties": {
                                             "code": {"type": "string"},
                                             "message": {"type": "string"},
+                                            "fields": {
+                                                "type": "array",
+                                                "items": {"type": "string"},
+                                                "description": "invalid_input (422) for "
+                                                "fields the request does not take: all of them",
+                                            },
                                         },
                                     }
                                 },
@@ -286,7 +305,11 @@ def _core_document() -> dict[str, Any]:
                     body=bodies.TOKEN,
                 )
             },
-            "/tokens/current": {"delete": op("Revoke the token used", ok="204", errors=("401",))},
+            "/tokens/current": {
+                "delete": op(
+                    "Revoke the token used", ok="204", errors=("401", "422"), body=bodies.NO_BODY
+                )
+            },
             "/me": {"get": op("The caller", errors=("401",))},
             "/cases": {
                 "get": op(
@@ -312,7 +335,8 @@ def _core_document() -> dict[str, Any]:
             "/cases/{case_id}": {
                 "get": op(
                     "One case: status, version, report (fields, provenance, warnings), "
-                    "parties, vehicles, jobs",
+                    'parties, vehicles, jobs; header ETag W/"case-<id>-v<version>", for '
+                    "If-Match on the case's writes",
                     params=[path_id("case_id")],
                 )
             },
@@ -354,6 +378,8 @@ def _core_document() -> dict[str, Any]:
                 "post": op(
                     "Reveal a party's full ID number (police, mediator, judge, admin; logged)",
                     params=[path_id("case_id"), path_id("party_id")],
+                    errors=("401", "403", "404", "422"),
+                    body=bodies.NO_BODY,
                 )
             },
             "/cases/{case_id}/claims": {

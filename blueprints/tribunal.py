@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app import access
+from app import access, validation
 from app.errors import DomainError
 from app.models import Case, Role
 from app.services import offers, tribunal
@@ -76,8 +76,9 @@ class DecisionForm(FlaskForm):
     version = HiddenField()
 
 
-def _version() -> int | None:
-    return request.form.get("version", type=int)
+def _version() -> int:
+    """The case version the form was made from; a form without one answers 428."""
+    return validation.required_form_version(request.form.get("version"))
 
 
 def _render(

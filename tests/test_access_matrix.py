@@ -21,9 +21,9 @@ from flask import Flask
 from sqlalchemy import Connection, select
 from werkzeug.test import TestResponse
 
-from app import jobs
+from app import jobs, validation
 from app.db import session
-from app.models import AuditEvent, CaseStatus, Organization, OrgKind, User
+from app.models import AuditEvent, Case, CaseStatus, Organization, OrgKind, User
 from app.services import documents
 from tests.factories import api_token, login, make_case, make_org, make_user
 from tests.support.servers import rolled_back
@@ -189,6 +189,7 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "admin.organization": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
     "admin.users": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
     "admin.user": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
+    "admin.user_unlock": {"POST": ADMIN_ONLY_FORM},
     "admin.audit_log": {"GET": ADMIN_ONLY_PAGE},
     # standards: the edit page shows a packaged year (World.arguments: shanxi 2023).
     "admin.standards": {"GET": ADMIN_ONLY_PAGE},
@@ -437,7 +438,19 @@ class World:
             else:
                 client.set_cookie(SESSION_COOKIE, self.cookies[role])
         path = self.url(endpoint, method, key)
-        return client.open(path, method=method, headers=headers, **BODIES.get(endpoint, {}))
+        body = dict(BODIES.get(endpoint, {}))
+        case = self._case(endpoint, key) if method != "GET" else None
+        if case is not None:
+            # Writes name the case version they were made from (else 428, whoever asks).
+            if endpoint.startswith("api."):
+                headers["If-Match"] = validation.case_etag(case)
+            elif "json" not in body:
+                body["data"] = {**body.get("data", {}), "version": str(case.version)}
+        return client.open(path, method=method, headers=headers, **body)
+
+    def _case(self, endpoint: str, key: str | None) -> Case | None:
+        case_id = self.arguments(endpoint, key).get("case_id")
+        return session.get(Case, case_id) if case_id is not None else None
 
 
 def _build_world(flask_app: Flask, connection: Connection) -> World:

@@ -117,7 +117,13 @@ def test_the_service_reason_heads_the_summary_of_a_refused_victim(
     client = portal(app, centre.mediator)
     response = client.post(
         f"/cases/{centre.case.id}/claims/victims/new",
-        data={**VICTIM_FORM, "who": "party:甲方", "age": "", "outcome": "death"},
+        data={
+            **VICTIM_FORM,
+            "who": "party:甲方",
+            "age": "",
+            "outcome": "death",
+            "version": str(centre.case.version),
+        },
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)

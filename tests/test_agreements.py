@@ -127,11 +127,16 @@ def count(model: type, *where: Any) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+def with_version(centre: Centre, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with the case's current version, unless it names one."""
+    return {"version": reload(centre.case.id).version, **body}
+
+
 def negotiate(centre: Centre, victims: list[dict[str, Any]] | None = None) -> Case:
     """File the claims; the assessment runs in-process and the case negotiates."""
     response = centre.app.test_client().put(
         f"/api/v1/cases/{centre.case.id}/claims",
-        json={"victims": victims or [VICTIM]},
+        json=with_version(centre, {"victims": victims or [VICTIM]}),
         headers=centre.token(centre.mediator),
     )
     assert response.status_code == 202, response.get_json()
@@ -175,7 +180,7 @@ def accept_all(centre: Centre) -> dict[str, str]:
 def draft(centre: Centre, body: dict[str, Any] | None = None, user: User | None = None) -> Any:
     return centre.app.test_client().post(
         f"/api/v1/cases/{centre.case.id}/agreement",
-        json=body if body is not None else {"payment_method": "银行转账"},
+        json=with_version(centre, body if body is not None else {"payment_method": "银行转账"}),
         headers=centre.token(user or centre.mediator),
     )
 
@@ -198,6 +203,7 @@ def sign(
     body = {
         "signer": signers,
         "scan": (io.BytesIO(scan if scan is not None else scan_pdf()), "签署件.pdf"),
+        "version": str(reload(centre.case.id).version),
         **fields,
     }
     return centre.app.test_client().post(
@@ -594,7 +600,8 @@ def test_the_portal_names_missing_offers_when_drafting(centre: Centre) -> None:
     client = portal(centre, centre.mediator)
 
     response = client.post(
-        f"/cases/{centre.case.id}/agreement", data={"payment_method": "银行转账"}
+        f"/cases/{centre.case.id}/agreement",
+        data={"payment_method": "银行转账", "version": str(reload(centre.case.id).version)},
     )
 
     assert response.status_code == 409

@@ -120,7 +120,12 @@ class Centre:
         """File the claims through the API; the real engine assesses them in-process."""
         response = self.app.test_client().put(
             f"/api/v1/cases/{self.case.id}/claims",
-            json={"victims": copy.deepcopy(victims), "parties": copy.deepcopy(parties), **claims},
+            json={
+                "victims": copy.deepcopy(victims),
+                "parties": copy.deepcopy(parties),
+                "version": self.reload().version,
+                **claims,
+            },
             headers=self.token(self.mediator),
         )
         assert response.status_code == 202, response.get_json()
@@ -168,7 +173,7 @@ class Centre:
         client = self.app.test_client()
         response = client.post(
             f"/api/v1/cases/{self.case.id}/agreement",
-            json={"payment_method": "银行转账"},
+            json={"payment_method": "银行转账", "version": self.reload().version},
             headers=self.token(self.mediator),
         )
         assert response.status_code == 201, response.get_json()
@@ -517,14 +522,20 @@ def test_the_adjuster_offers_for_the_seat_cover_and_the_fund_takes_no_offers(
 
     made = client.post(
         url,
-        json={"payer": "seat:甲方", "amount": result["totals"]["seat:甲方"]},
+        json={
+            "payer": "seat:甲方",
+            "amount": result["totals"]["seat:甲方"],
+            "version": centre.reload().version,
+        },
         headers=centre.token(centre.adjuster),
     )
     assert made.status_code == 201, made.get_json()
     assert offers.may_offer(centre.adjuster, centre.reload()).count("seat:甲方") == 1
     assert "seat:甲方" not in offers.may_offer(centre.other_adjuster, centre.reload())
     refused = client.post(
-        url, json={"payer": "fund", "amount": "100"}, headers=centre.token(centre.mediator)
+        url,
+        json={"payer": "fund", "amount": "100", "version": centre.reload().version},
+        headers=centre.token(centre.mediator),
     )
     assert refused.status_code == 422
 

@@ -59,7 +59,9 @@ def centre(app: Flask, world: Centre) -> Centre:
 
 
 def put_claims(app: Flask, user: Any, case_id: int, body: dict[str, Any]) -> Any:
+    """PUT the claims, with the case's current version unless `body` names one."""
     headers = factories.api_token(app.test_client(), user)
+    body = {"version": reload(case_id).version, **body}
     return app.test_client().put(f"/api/v1/cases/{case_id}/claims", json=body, headers=headers)
 
 
@@ -353,6 +355,7 @@ def test_the_victim_form_shows_the_engine_error_and_files_nothing(
             "residence": "urban",
             "outcome": "death",
             "medical-0-amount": "100",
+            "version": str(reload(centre.case.id).version),
         },
     )
     assert response.status_code == 422

@@ -131,7 +131,10 @@ class Caller:
         self.base = f"/api/v1/cases/{case_id}"
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.open(self.base + path, method=method, headers=self.headers, **kwargs)
+        headers = dict(self.headers)
+        if method != "GET":  # a write names the case version it saw by the case's ETag
+            headers["If-Match"] = self.client.get(self.base, headers=self.headers).headers["ETag"]
+        response = self.client.open(self.base + path, method=method, headers=headers, **kwargs)
         assert response.status_code < 300, (path, response.get_json())
         return response.get_json()
 

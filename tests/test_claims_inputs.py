@@ -525,12 +525,11 @@ def selected_who(page: str) -> str | None:
 
 
 def add_bill(case: Case, user: Any, amount: str | None, *, kind: str = "medical_bill") -> int:
-    document = documents.attach_evidence(
+    (document,) = documents.attach_evidence_files(
         actor=user,
         case=reload(case.id),
         kind=kind,
-        filename=f"票据{amount}.png",
-        data=PNG,
+        files=[(f"票据{amount}.png", PNG)],
         description=f"医疗费 {amount}" if amount else None,
         amount=amount,
     )

@@ -62,6 +62,12 @@ def settle_and_pay(client: FlaskClient, centre: Centre) -> dict[str, str]:
     base = f"/api/v1/cases/{centre.case.id}"
 
     def call(method: str, path: str, headers: dict[str, str], **kwargs: Any) -> Any:
+        if method != "GET":  # a write sends the case version it was made from
+            version = reload(centre.case.id).version
+            if "json" in kwargs:
+                kwargs["json"] = {"version": version, **kwargs["json"]}
+            else:
+                kwargs["data"] = {"version": str(version), **kwargs["data"]}
         response = client.open(base + path, method=method, headers=headers, **kwargs)
         assert response.status_code < 300, (path, response.get_json())
         return response.get_json()
@@ -108,7 +114,8 @@ def test_a_paid_case_is_closed_and_every_write_is_then_refused(app: Flask, centr
     base = f"/api/v1/cases/{centre.case.id}"
     stale = client.post(f"{base}/close", json={"version": 1}, headers=as_mediator)
     assert stale.status_code == 409
-    closed = client.post(f"{base}/close", headers=as_mediator)
+    current = reload(centre.case.id).version
+    closed = client.post(f"{base}/close", json={"version": current}, headers=as_mediator)
     assert closed.status_code == 200, closed.get_json()
     assert closed.get_json()["status"] == "closed"
     case = reload(centre.case.id)
@@ -124,22 +131,27 @@ def test_a_paid_case_is_closed_and_every_write_is_then_refused(app: Flask, centr
     assert audit.verify_chain().ok
 
     before, version = counts(case.id), case.version
-    assert client.post(f"{base}/close", headers=as_mediator).status_code == 409
+    again = client.post(f"{base}/close", json={"version": version}, headers=as_mediator)
+    assert again.status_code == 409
     evidence = client.post(
         f"{base}/documents",
         headers=as_mediator,
         **factories.multipart({"file": (io.BytesIO(b"%PDF-1.4 late"), "迟到的票据.pdf")}),
     )
     assert evidence.status_code == 409, evidence.get_json()
-    claims = client.put(f"{base}/claims", json={"victims": [VICTIM]}, headers=as_mediator)
+    claims = client.put(
+        f"{base}/claims", json={"victims": [VICTIM], "version": version}, headers=as_mediator
+    )
     assert claims.status_code == 409, claims.get_json()
     offer = client.post(
-        f"{base}/offers", json={"payer": "ctpi:甲方", "amount": "1.00"}, headers=as_adjuster
+        f"{base}/offers",
+        json={"payer": "ctpi:甲方", "amount": "1.00", "version": version},
+        headers=as_adjuster,
     )
     assert offer.status_code == 409, offer.get_json()
     payment = client.post(
         f"{base}/payments",
-        json={"payer": "ctpi:甲方", "amount": "1.00", "reference": "X"},
+        json={"payer": "ctpi:甲方", "amount": "1.00", "reference": "X", "version": version},
         headers=as_adjuster,
     )
     assert payment.status_code == 409, payment.get_json()
@@ -250,7 +262,11 @@ def test_close_api_and_page_answer_roles(app: Flask, centre: Centre) -> None:
         (centre.mediator, 409),  # not paid yet
         (centre.admin, 409),
     ):
-        answer = client.post(path, headers=factories.api_token(client, user))
+        answer = client.post(
+            path,
+            json={"version": centre.case.version},
+            headers=factories.api_token(client, user),
+        )
         assert answer.status_code == status, (user.username, answer.get_json())
     centre.case.status = CaseStatus.PAID
     session.commit()
@@ -261,7 +277,9 @@ def test_close_api_and_page_answer_roles(app: Flask, centre: Centre) -> None:
     done = portal.post(f"/cases/{centre.case.id}/close", data={"version": centre.case.version})
     assert done.status_code == 302
     assert reload(centre.case.id).status == CaseStatus.CLOSED
-    again = portal.post(f"/cases/{centre.case.id}/close")
+    again = portal.post(
+        f"/cases/{centre.case.id}/close", data={"version": reload(centre.case.id).version}
+    )
     assert again.status_code == 409
     adjuster = app.test_client()
     factories.login(adjuster, centre.adjuster)

@@ -355,7 +355,8 @@ def test_api_decides_liability_then_accepts_the_claims(app: Flask, centre: Centr
 
 def api_put_claims(app: Flask, centre: Centre, case_id: int) -> Any:
     client, headers = api(app, centre.mediator)
-    return client.put(f"/api/v1/cases/{case_id}/claims", json=CLAIMS, headers=headers)
+    body = {**CLAIMS, "version": reload(case_id).version}
+    return client.put(f"/api/v1/cases/{case_id}/claims", json=body, headers=headers)
 
 
 def test_api_stale_version_is_refused_with_409(app: Flask, centre: Centre) -> None:
@@ -394,7 +395,10 @@ def test_api_refuses_unknown_fields_and_bad_liabilities_with_422(
     )
     assert unknown.status_code == 422
     bad = put_liability(
-        app, centre.mediator, case.id, {"parties": both(case, "most"), "basis": BASIS}
+        app,
+        centre.mediator,
+        case.id,
+        {"parties": both(case, "most"), "basis": BASIS, "version": case.version},
     )
     assert bad.status_code == 422
     assert "parties[0].liability" in bad.get_json()["error"]["message"]
@@ -416,7 +420,7 @@ def test_openapi_describes_the_liability_decision(app: Flask) -> None:
     operation = document["paths"]["/cases/{case_id}/liability"]["put"]
     assert set(operation["responses"]) >= {"200", "403", "404", "409", "422"}
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
-    assert schema["required"] == ["parties", "basis"]
+    assert schema["required"] == ["version", "parties", "basis"]
 
 
 # -- the portal ---------------------------------------------------------------------------------

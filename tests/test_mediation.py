@@ -507,14 +507,22 @@ def test_api_assigns_schedules_notes_and_fails(app: Flask, centre: Centre) -> No
     listed = client.get(f"{base}/sessions", headers=headers).get_json()["items"]
     assert [s["notes"] for s in listed] == ["改期"]
 
-    assert client.post(f"{base}/mediation/fail", json={}, headers=headers).status_code == 422
+    version = reload(centre.case.id).version
+    no_reason = client.post(f"{base}/mediation/fail", json={"version": version}, headers=headers)
+    assert no_reason.status_code == 422
     failed = client.post(
-        f"{base}/mediation/fail", json={"reason": "对残疾等级有争议"}, headers=headers
+        f"{base}/mediation/fail",
+        json={"reason": "对残疾等级有争议", "version": version},
+        headers=headers,
     )
     assert failed.status_code == 200, failed.get_json()
     assert failed.get_json()["status"] == "litigation"
     assert failed.get_json()["outcome_note"] == "对残疾等级有争议"
-    again = client.post(f"{base}/mediation/fail", json={"reason": "x"}, headers=headers)
+    again = client.post(
+        f"{base}/mediation/fail",
+        json={"reason": "x", "version": reload(centre.case.id).version},
+        headers=headers,
+    )
     assert again.status_code == 409
 
 

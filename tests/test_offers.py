@@ -74,14 +74,22 @@ class Centre(SharedCentre):
             self._headers[user.id] = factories.api_token(self.app.test_client(), user)
         return self._headers[user.id]
 
+    def versioned(self, body: dict[str, Any] | None) -> dict[str, Any]:
+        """`body` with the case's current version, unless it names one."""
+        return {"version": self.reload().version, **(body or {})}
+
     def put_claims(self, body: dict[str, Any]) -> Any:
         return self.app.test_client().put(
-            f"/api/v1/cases/{self.case.id}/claims", json=body, headers=self.headers(self.mediator)
+            f"/api/v1/cases/{self.case.id}/claims",
+            json=self.versioned(body),
+            headers=self.headers(self.mediator),
         )
 
     def post(self, user: User, path: str, body: dict[str, Any] | None = None) -> Any:
         return self.app.test_client().post(
-            f"/api/v1/cases/{self.case.id}/offers{path}", json=body, headers=self.headers(user)
+            f"/api/v1/cases/{self.case.id}/offers{path}",
+            json=self.versioned(body),
+            headers=self.headers(user),
         )
 
     def trail(self, user: User) -> Any:
@@ -291,7 +299,7 @@ def test_offers_wait_for_the_assessment(centre: Centre) -> None:
     session.commit()
     response = centre.app.test_client().post(
         f"/api/v1/cases/{case.id}/offers",
-        json={"payer": "ctpi:甲方", "amount": "1"},
+        json={"payer": "ctpi:甲方", "amount": "1", "version": case.version},
         headers=centre.headers(centre.adjuster),
     )
     assert response.status_code == 409
@@ -475,6 +483,7 @@ def test_answering_an_offer_of_another_case_is_not_found(centre: Centre) -> None
     session.commit()
     response = centre.app.test_client().post(
         f"/api/v1/cases/{other.id}/offers/{offer.id}/accept",
+        json={"version": other.version},
         headers=centre.headers(centre.mediator),
     )
     assert response.status_code == 404
@@ -664,7 +673,8 @@ def accept_request(centre: Centre, user: User, offer_id: int) -> Callable[[], An
     the test's connection: a savepoint the test's session began would swallow it)."""
     headers = centre.headers(user)
     path = f"/api/v1/cases/{centre.case.id}/offers/{offer_id}/accept"
-    return lambda: centre.app.test_client().post(path, headers=headers)
+    body = {"version": centre.reload().version}
+    return lambda: centre.app.test_client().post(path, json=body, headers=headers)
 
 
 def test_racing_acceptances_in_two_connections(committed_app: Callable[..., Flask]) -> None:

@@ -324,7 +324,13 @@ def test_invalid_payments_answer_422_and_save_nothing(
 
     response = client.post(
         f"/api/v1/cases/{centre.case.id}/payments",
-        json={"payer": CTPI, "amount": "100", "reference": "BANK-1", **body},
+        json={
+            "payer": CTPI,
+            "amount": "100",
+            "reference": "BANK-1",
+            "version": centre.case.version,
+            **body,
+        },
         headers=headers,
     )
 
@@ -376,7 +382,12 @@ def test_each_payer_is_recorded_by_whoever_answers_for_it(app: Flask, centre: Ce
         (centre.mediator, COMMERCIAL, 403),
     ):
         client, headers = api(app, user)
-        body = {"payer": payer, "amount": "100", "reference": "BANK-1"}
+        body = {
+            "payer": payer,
+            "amount": "100",
+            "reference": "BANK-1",
+            "version": centre.case.version,
+        }
         response = client.post(url, json=body, headers=headers)
         assert response.status_code == status, (user.username, payer)
     assert count(Payment) == 0
@@ -410,7 +421,14 @@ def test_the_api_records_payments_and_everyone_on_the_case_reads_them(
     url = f"/api/v1/cases/{centre.case.id}/payments"
 
     created = client.post(
-        url, json={"payer": CTPI, "amount": "95438.55", "reference": "BANK-1"}, headers=headers
+        url,
+        json={
+            "payer": CTPI,
+            "amount": "95438.55",
+            "reference": "BANK-1",
+            "version": centre.case.version,
+        },
+        headers=headers,
     )
 
     assert created.status_code == 201, created.get_json()
@@ -442,12 +460,24 @@ def test_the_api_records_payments_and_everyone_on_the_case_reads_them(
     assert outsider.get(url, headers=outsider_headers).status_code == 404
 
     client.post(
-        url, json={"payer": COMMERCIAL, "amount": "20000", "reference": "B2"}, headers=headers
+        url,
+        json={
+            "payer": COMMERCIAL,
+            "amount": "20000",
+            "reference": "B2",
+            "version": reload(centre.case.id).version,
+        },
+        headers=headers,
     )
     mediator, mediator_headers = api(app, centre.mediator)
     last = mediator.post(
         url,
-        json={"payer": PARTY, "amount": "1500.00", "reference": "现金收据 007"},
+        json={
+            "payer": PARTY,
+            "amount": "1500.00",
+            "reference": "现金收据 007",
+            "version": reload(centre.case.id).version,
+        },
         headers=mediator_headers,
     )
     assert last.status_code == 201
@@ -507,6 +537,7 @@ def test_the_portal_shows_why_a_payment_is_refused(app: Flask, centre: Centre) -
     response = client.post(
         f"/cases/{centre.case.id}/payments",
         data={
+            "version": str(centre.case.version),
             "payer": PARTY,
             "amount": "1500.01",
             "paid_on": payments.today().isoformat(),

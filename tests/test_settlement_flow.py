@@ -123,7 +123,7 @@ def test_posts_to_the_claims_of_a_closed_case_answer_why(centre: Centre) -> None
         assert CLAIMS_CLOSED in response.get_data(as_text=True), path
     api = centre.app.test_client().put(
         f"/api/v1/cases/{centre.case.id}/claims",
-        json={"victims": [VICTIM]},
+        json={"victims": [VICTIM], "version": centre.reload().version},
         headers=centre.headers(centre.mediator),
     )
     assert api.status_code == 409

@@ -44,6 +44,7 @@ from tests.test_agreements import (
     negotiate,
     reload,
     sign,
+    with_version,
 )
 
 
@@ -71,8 +72,11 @@ def agree(centre: Centre) -> Case:
 
 
 def post(centre: Centre, path: str, user: User, body: dict[str, Any] | None = None) -> Any:
+    """POST to the case's API path, with the case's current version unless `body` names one."""
     return centre.app.test_client().post(
-        f"/api/v1/cases/{centre.case.id}{path}", json=body, headers=centre.token(user)
+        f"/api/v1/cases/{centre.case.id}{path}",
+        json=with_version(centre, body or {}),
+        headers=centre.token(user),
     )
 
 
@@ -422,7 +426,12 @@ def test_the_workbench_shows_the_file_checked_and_takes_the_decision(centre: Cen
     assert tribunal.current_confirmation(reload(case.id)).status == ConfirmationStatus.ACCEPTED
     refused = judge.post(
         f"/tribunal/cases/{case.id}/decision",
-        data={"decision": "reject", "reason": "不明确", "next_step": "mediation"},
+        data={
+            "decision": "reject",
+            "reason": "不明确",
+            "next_step": "mediation",
+            "version": reload(case.id).version,
+        },
     )
     assert refused.status_code == 422  # no grounds ticked
     rejected = judge.post(
@@ -432,6 +441,7 @@ def test_the_workbench_shows_the_file_checked_and_takes_the_decision(centre: Cen
             "grounds": ["unclear"],
             "reason": "内容不明确",
             "next_step": "litigation",
+            "version": reload(case.id).version,
         },
     )
     assert rejected.status_code == 302
