@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import get_db, session, utcnow
@@ -56,6 +56,14 @@ def event_hash(
 
 
 def _lock_head(db_session: Session) -> AuditHead:
+    if db_session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE, and its driver begins a transaction only at the first
+        # write: two requests would read the same head and append the same event id. A no-op
+        # write first takes the database's write lock (waiting for another writer's commit),
+        # so the head read next is the latest and stays so until this transaction ends.
+        db_session.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(last_id=AuditHead.last_id)
+        )
     head = db_session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one_or_none()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from inspect import signature
@@ -424,3 +425,33 @@ def test_checkpoints_work_on_sqlite(make_app: Callable[..., Flask], tmp_path: Pa
             assert audit.verify_chain(full=True).broken_id == ids[1]
     finally:
         lite.extensions["daojiao.db"].engine.dispose()
+
+
+def test_concurrent_writers_on_the_embedded_database_append_one_chain(
+    tmp_path: Path, make_app: Callable[..., Flask]
+) -> None:
+    """The demo's SQLite ignores FOR UPDATE: requests side by side (a page and its PDF, each
+    logging a read) read the same head and appended the same event id until the head was
+    locked by a write first."""
+    url = f"sqlite:///{tmp_path / 'chain.sqlite3'}"
+    migrate.upgrade(url)
+    demo_app = make_app(DATABASE_URL=url, OBJECT_STORE_PATH=str(tmp_path / "objects"))
+    failures: list[BaseException] = []
+
+    def append() -> None:
+        with demo_app.app_context():
+            for _ in range(15):
+                try:
+                    audit.record_now("test.concurrent", actor_id=None)
+                except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
+                    failures.append(exc)
+
+    writers = [threading.Thread(target=append) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert failures == []
+    with demo_app.app_context():
+        result = audit.verify_chain()
+        assert (result.ok, result.checked) == (True, 60)

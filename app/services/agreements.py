@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit, jobs, workflow
+from app import access, audit, digests, jobs, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.documents import canonical_json_sha256, render_agreement
@@ -514,6 +514,9 @@ def draft_agreement(
             "total": data["total"],
             "payment_due": data["payment_due"],
             "superseded": superseded,
+            digests.DIGESTS_KEY: digests.row_digests(
+                agreement, *(session.get(Agreement, i) for i in superseded)
+            ),
         },
     )
     return agreement
@@ -590,6 +593,13 @@ def sign_agreement(
         unsupported=_("The signed agreement must be a PDF file or a JPEG or PNG image."),
     )
     now = utcnow()
+    signed = {
+        "status": AgreementStatus.SIGNED,
+        "signers": signed_by,
+        "signed_scan_id": scan.id,
+        "signed_at": now,
+        "signed_by_id": actor.id,
+    }
     workflow.transition(  # while the agreement is still the draft its guard asks for
         case,
         "sign_agreement",
@@ -600,12 +610,10 @@ def sign_agreement(
         signers=signed_by,
         scan_id=scan.id,
         scan_sha256=scan.sha256,
+        **{digests.DIGESTS_KEY: digests.row_digests_after(agreement, signed)},
     )
-    agreement.status = AgreementStatus.SIGNED
-    agreement.signers = signed_by
-    agreement.signed_scan_id = scan.id
-    agreement.signed_at = now
-    agreement.signed_by_id = actor.id
+    for name, value in signed.items():
+        setattr(agreement, name, value)
     session.flush()
     _start_payment_timers(case, agreement)
     _notify_insurers(case, agreement)

@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit, compensation, jobs, workflow
+from app import access, audit, compensation, digests, jobs, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.compensation.catalog import standard_set_from_json
 from app.compensation.items import full_years
@@ -690,7 +690,11 @@ def run_assessment(claim_id: int, progress: jobs.Progress, job_id: int | None = 
         actor=None,
         case_id=case.id,
         subject=f"assessment:{assessment.id}",
-        details={"fingerprint": assessment.fingerprint, "totals": result["totals"]},
+        details={
+            "fingerprint": assessment.fingerprint,
+            "totals": result["totals"],
+            digests.DIGESTS_KEY: digests.row_digests(assessment),
+        },
     )
 
 

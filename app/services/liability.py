@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit, validation
+from app import access, audit, digests, validation
 from app.db import session, utcnow
 from app.errors import InvalidTransition, ValidationFailed
 from app.labels import N_
@@ -222,6 +222,7 @@ def decide_liability(
             "parties": {entry["label"]: [entry["before"], entry["liability"]] for entry in decided},
             "basis": text,
             "certificate": is_certificate(case),
+            digests.DIGESTS_KEY: digests.row_digests(decision),
         },
     )
     claims.reassess_case(actor=actor, case=case)

@@ -42,6 +42,14 @@ def notify_org(
     return notify_users(users=users, case=case, kind=kind, message=message, **params)
 
 
+def notify_admins(*, kind: str, message: str, **params: Any) -> list[Notification]:
+    """Notify every active platform administrator (what concerns the platform, not a case)."""
+    users = list(
+        session.scalars(select(User).where(User.role == Role.ADMIN, User.active.is_(True)))
+    )
+    return notify_users(users=users, case=None, kind=kind, message=message, **params)
+
+
 def insurer_org_ids(case: Case) -> list[int]:
     """The registered insurer organisations on the case's policies."""
     return sorted(

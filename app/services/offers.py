@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app import access, audit, compensation, validation
+from app import access, audit, compensation, digests, validation
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from app.labels import ITEM_LABELS, N_
@@ -573,6 +573,9 @@ def make_offer(
             "content": content,
             "superseded": superseded,
             "countered": parent.id if parent else None,
+            digests.DIGESTS_KEY: digests.row_digests(
+                offer, *(session.get(Offer, i) for i in superseded), *([parent] if parent else [])
+            ),
         },
     )
     if answerer is not None and answerer != org_id:
@@ -672,6 +675,9 @@ def answer_offer(
             "amount": amount_text(offer.amount),
             "note": note,
             "superseded": superseded,
+            digests.DIGESTS_KEY: digests.row_digests(
+                offer, *(session.get(Offer, i) for i in superseded)
+            ),
         },
     )
     if offer.org_id != actor.org_id:
@@ -761,6 +767,7 @@ def withdraw_offer(*, actor: User, case: Case, offer_id: int, version: int | Non
             "payer": offer.payer,
             "amount": amount_text(offer.amount),
             "cancelled_deadlines": [deadline.id for deadline in cancelled],
+            digests.DIGESTS_KEY: digests.row_digests(offer),
         },
     )
     answerer, _role = answering_org(case, offer)
@@ -885,6 +892,7 @@ def expire_offers(now: datetime) -> int:
                 "digest": offer.digest,
                 "payer": offer.payer,
                 "expires_at": _iso(offer.expires_at),
+                digests.DIGESTS_KEY: digests.row_digests(offer),
             },
         )
         notifications.notify_org(

@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit, validation, workflow
+from app import access, audit, digests, validation, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.errors import InvalidTransition, NotAllowed, ValidationFailed
@@ -235,6 +235,7 @@ def record_payment(
             "reference": payment.reference,
             "agreement_id": agreement.id,
             "outstanding": amount_text(row["outstanding"] - value),
+            digests.DIGESTS_KEY: digests.row_digests(payment),
         },
     )
     _notify(

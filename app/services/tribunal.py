@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import access, audit, jobs, validation, workflow
+from app import access, audit, digests, jobs, validation, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.db import session, utcnow
 from app.documents import canonical_json_sha256, render_ruling, ruling_order
@@ -136,7 +136,10 @@ def _running(case: Case, kind: str) -> Deadline | None:
 # -- application ------------------------------------------------------------------------------
 
 
-def _tribunal_for(case: Case, tribunal_org_id: int | None) -> Organization:
+def _tribunal_for(case: Case, tribunal_org_id: int | None, actor: User) -> Organization:
+    """The tribunal to apply to: the one serving the case's region unless one is named. A
+    mediator may name only a tribunal of the case's region (a case of a region without one may
+    go to any); an admin may name any active tribunal, recorded in the audit log."""
     if tribunal_org_id is None:
         tribunal = serving_tribunal(case)
         if tribunal is None:
@@ -152,6 +155,25 @@ def _tribunal_for(case: Case, tribunal_org_id: int | None) -> Organization:
             _("Organisation %(id)s is not an active tribunal.", id=tribunal_org_id),
             field="tribunal_org_id",
         )
+    if case.region and tribunal.region != case.region:
+        if not access.is_admin(actor):
+            raise ValidationFailed(
+                _(
+                    "%(tribunal)s does not serve this case's region (%(region)s): apply to the "
+                    "tribunal of the case's region, or ask an administrator to choose another.",
+                    tribunal=tribunal.name,
+                    region=case.region,
+                ),
+                code="tribunal_out_of_region",
+                field="tribunal_org_id",
+            )
+        audit.record(
+            "confirmation.tribunal_chosen",
+            actor=actor,
+            case_id=case.id,
+            subject=f"organization:{tribunal.id}",
+            details={"case_region": case.region, "tribunal_region": tribunal.region},
+        )
     return tribunal
 
 
@@ -165,7 +187,7 @@ def request_confirmation(
     agreement = agreements.current_agreement(case)
     if agreement is None or agreement.status != AgreementStatus.SIGNED:
         raise InvalidTransition(_("The case has no signed agreement to confirm."))
-    tribunal = _tribunal_for(case, tribunal_org_id)
+    tribunal = _tribunal_for(case, tribunal_org_id, actor)
     now = utcnow()
     confirmation = Confirmation(
         case_id=case.id,
@@ -187,6 +209,7 @@ def request_confirmation(
         tribunal_org_id=tribunal.id,
         agreement_id=agreement.id,
         agreement_sha256=agreement.sha256,
+        **{digests.DIGESTS_KEY: digests.row_digests(confirmation)},
     )
     return confirmation
 
@@ -225,7 +248,7 @@ def _accept(actor: User, case: Case, confirmation: Confirmation, *, implicit: bo
         actor=actor,
         case_id=case.id,
         subject=f"confirmation:{confirmation.id}",
-        details={"implicit": implicit},
+        details={"implicit": implicit, digests.DIGESTS_KEY: digests.row_digests(confirmation)},
     )
 
 
@@ -278,6 +301,7 @@ def extend_decision(
             "reason": text,
             "deadline_id": deadline.id,
             "due_at": [before.isoformat(), deadline.due_at.isoformat()],
+            digests.DIGESTS_KEY: digests.row_digests(confirmation),
         },
     )
     return confirmation
@@ -520,6 +544,7 @@ def _confirm(actor: User, case: Case, confirmation: Confirmation, *, note: str |
         ruling_sha256=sha256,
         document_id=document.id,
         document_sha256=document.sha256,
+        **{digests.DIGESTS_KEY: digests.row_digests(confirmation)},
     )
 
 
@@ -546,6 +571,7 @@ def _reject(
         grounds=grounds,
         reason=reason,
         next_step=next_step,
+        **{digests.DIGESTS_KEY: digests.row_digests(confirmation)},
     )
 
 
