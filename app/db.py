@@ -55,6 +55,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Seconds to wait for PostgreSQL to accept a new connection; a healthy server takes
+# milliseconds, one that is restarting refuses at once.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -72,12 +77,15 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             # The app's queries are short: PostgreSQL's JIT compiles them for longer than they run.
+            # A pooled connection is tested before each use (pre-ping), so those a restart of
+            # PostgreSQL broke are replaced, not handed to a request; a server that never
+            # answers fails the connection after CONNECT_TIMEOUT_SECONDS (a 503), not a hang.
             self.engine = create_engine(
                 url,
                 pool_pre_ping=True,
                 pool_size=5,
                 max_overflow=10,
-                connect_args={"options": "-c jit=off"},
+                connect_args={"options": "-c jit=off", "connect_timeout": CONNECT_TIMEOUT_SECONDS},
             )
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+import psycopg
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import session as cookie_session
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.db import session
+from app.i18n import DEFAULT_LOCALE, LOCALES
+from storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +76,9 @@ class TooManyAttempts(DomainError):
     code = "too_many_attempts"
 
 
+# Seconds a client is asked to wait after the object store was unreachable.
+STORAGE_RETRY_AFTER_SECONDS = 30
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -92,12 +101,65 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
-    """The error as `{"error": {...}}` JSON or as the friendly page for its status."""
+def error_response(
+    status: int, code: str, message: str, **extra: Any
+) -> tuple[Response | str, int]:
+    """The error as `{"error": {...}}` JSON (with `extra` members, such as the `fields` sent
+    that a request does not take) or as the friendly page for its status."""
     if wants_json():
-        return jsonify(error={"code": code, "message": message}), status
+        return jsonify(error={"code": code, "message": message, **extra}), status
     template = f"errors/{status}.html" if status in (403, 404, 409, 500) else "errors/generic.html"
     return render_template(template, status=status, message=message), status
+
+
+# SQLSTATEs of a server going away or not back yet (admin_shutdown, crash_shutdown,
+# cannot_connect_now); class 08 holds every other connection exception.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+# Seconds a client is asked to wait while PostgreSQL is unreachable (a restart takes a few).
+DATABASE_RETRY_AFTER_SECONDS = 10
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says PostgreSQL refused or dropped the connection, so that the same
+    request may succeed once it is back; False for a statement it refused (a bug, a timeout).
+
+    psycopg gives no SQLSTATE when the server never answered or the connection broke.
+    """
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in _UNAVAILABLE_SQLSTATES
+
+
+def database_unavailable_message() -> str:
+    """What a clerk reads while PostgreSQL is away: the request's work rolled back whole."""
+    return _(
+        "The database is unavailable for a moment; nothing of this request was saved. "
+        "Please try again shortly."
+    )
+
+
+def database_unavailable_response() -> tuple[Response | str, int, dict[str, str]]:
+    """The 503 answer built without the database: in the language chosen in the cookie (the
+    user's saved choice is in the database), on a page without the main layout (its menu
+    reads the user and the to-do count)."""
+    chosen = cookie_session.get("locale")
+    locale = chosen if chosen in LOCALES else DEFAULT_LOCALE
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    with force_locale(locale):
+        message = database_unavailable_message()
+        if wants_json():
+            body = jsonify(error={"code": "database_unavailable", "message": message})
+            return body, 503, headers
+        # Not render_template: its context processors would load the user from the database.
+        page = current_app.jinja_env.get_template("errors/database_unavailable.html").render(
+            message=message, lang=locale.replace("_", "-")
+        )
+    return page, 503, headers
 
 
 def _current_user_id() -> int | None:
@@ -129,7 +191,8 @@ def init_app(app: Flask) -> None:
         session.rollback()
         if isinstance(exc, NotAllowed) or exc.details.get("denied"):
             _log_denied(exc.message, actor_id=actor_id, case_id=exc.details.get("case_id"))
-        return error_response(exc.status, exc.code, exc.message)
+        extra = {"fields": exc.details["fields"]} if "fields" in exc.details else {}
+        return error_response(exc.status, exc.code, exc.message, **extra)
 
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError):
@@ -139,6 +202,22 @@ def init_app(app: Flask) -> None:
             "conflict",
             _("Someone else changed this case at the same time. Reload it and try again."),
         )
+
+    @app.errorhandler(StorageUnavailable)
+    def _storage_unavailable(exc: StorageUnavailable):
+        # The store's client gives up within seconds (storage/minio.py); the request's work
+        # rolls back, so nothing of it is half saved.
+        session.rollback()
+        log.warning("object store unavailable on %s %s: %s", request.method, request.path, exc)
+        body, status = error_response(
+            503,
+            "storage_unavailable",
+            _(
+                "The evidence store cannot be reached just now. Nothing of this request was "
+                "saved; please try again in a few minutes."
+            ),
+        )
+        return body, status, {"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -163,3 +242,13 @@ def init_app(app: Flask) -> None:
         return error_response(
             500, "internal_error", _("Something went wrong on our side. Please try again.")
         )
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(psycopg.OperationalError)
+    def _database(exc: Exception):
+        if not is_database_unavailable(exc):
+            return _unexpected(exc)  # a statement PostgreSQL refused is a bug: 500
+        session.rollback()  # the connection is gone: its transaction ended with it
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+        return database_unavailable_response()
