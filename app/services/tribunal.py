@@ -500,6 +500,9 @@ def decide(
 
 
 def _confirm(actor: User, case: Case, confirmation: Confirmation, *, note: str | None) -> None:
+    # Refused before the ruling is rendered and stored: a later refusal would roll the row back
+    # and leave its object for the orphan sweep.
+    workflow.check(case, "confirm_settlement", actor)
     agreement = session.get(Agreement, confirmation.agreement_id)
     tribunal = session.get(Organization, confirmation.tribunal_org_id)
     if agreement is None or agreement.status != AgreementStatus.SIGNED or tribunal is None:
