@@ -44,11 +44,43 @@ def case_filter(user: User, *, per_row: bool = False) -> ColumnElement[bool]:
         case Role.JUDGE:
             # tribunal_id is only set when a confirmation request is sent to that tribunal.
             return Case.tribunal_id == user.org_id
+        case Role.SUPERVISOR:
+            # The region's cases once the police confirmed them (a draft is not a case yet).
+            region = user.organization.region
+            if region is None:
+                return false()
+            return and_(Case.region == region, Case.status != CaseStatus.DRAFT)
+        case Role.REGULATOR:
+            # The region's confirmed cases an insurer is on: the insurers' conduct it oversees.
+            region = user.organization.region
+            if region is None:
+                return false()
+            return and_(
+                Case.region == region,
+                Case.status.not_in([CaseStatus.DRAFT, CaseStatus.WITHDRAWN]),
+                exists().where(CaseInsurer.case_id == Case.id),
+            )
     return false()
 
 
+# Roles that open case files (the list, a case's pages, its documents); any other role is
+# refused, the regulator first: it oversees insurers through figures only and never sees the
+# victims' personal data (DESIGN.md §1).
+CASE_FILE_ROLES = frozenset(
+    {Role.POLICE, Role.ADJUSTER, Role.MEDIATOR, Role.JUDGE, Role.ADMIN, Role.SUPERVISOR}
+)
+
+
+def opens_case_files(user: User) -> bool:
+    """True if the user's role may list and open the case files its filter covers."""
+    return user.role in CASE_FILE_ROLES
+
+
 def visible_cases(user: User) -> Select[tuple[Case]]:
-    """A query of the cases `user` may see, to refine with filters and ordering."""
+    """A query of the cases `user` may open, to refine with filters and ordering; a role that
+    opens no case file (a regulator) is refused, whichever case it asks for."""
+    if not opens_case_files(user):
+        raise NotAllowed(_("A financial regulator sees figures, not case files."))
     return select(Case).where(case_filter(user))
 
 

@@ -119,12 +119,20 @@ def users() -> None:
 @click.option("--org", "org_name", required=True, help="Organisation name (created if missing).")
 @click.option(
     "--org-kind",
-    type=click.Choice(["police", "insurer", "mediation", "tribunal", "platform"]),
+    type=click.Choice(
+        ["police", "insurer", "mediation", "tribunal", "platform", "supervision", "regulator"]
+    ),
     help="Kind of a new organisation.",
 )
 @click.option(
+    "--region",
+    help="Region of a new organisation (supervision and regulator ones see only its cases).",
+)
+@click.option(
     "--role",
-    type=click.Choice(["police", "adjuster", "mediator", "judge", "admin"]),
+    type=click.Choice(
+        ["police", "adjuster", "mediator", "judge", "admin", "supervisor", "regulator"]
+    ),
     help="Must match the organisation's kind; checked if given.",
 )
 @click.option("--display-name")
@@ -138,6 +146,7 @@ def users_create(
     username: str,
     org_name: str,
     org_kind: str | None,
+    region: str | None,
     role: str | None,
     display_name: str | None,
     password: str | None,
@@ -157,7 +166,9 @@ def users_create(
                 raise click.UsageError(
                     f"no organisation named {org_name!r}; give --org-kind to create it"
                 )
-            org = accounts.create_organization(actor=None, kind=OrgKind(org_kind), name=org_name)
+            org = accounts.create_organization(
+                actor=None, kind=OrgKind(org_kind), name=org_name, region=region
+            )
         if password is None:
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Repeat: "):

@@ -47,6 +47,9 @@ ORGANIZATIONS = [
     (OrgKind.MEDIATION, "吕梁市道路交通事故纠纷人民调解委员会", []),
     (OrgKind.TRIBUNAL, "离石区人民法院道路交通事故纠纷巡回法庭", []),
     (OrgKind.PLATFORM, "道交一体化平台", []),
+    # The overseers, read-only; they see the cases of REGION, the police unit's.
+    (OrgKind.SUPERVISION, "吕梁市委政法委", []),
+    (OrgKind.REGULATOR, "国家金融监督管理总局吕梁监管分局", []),
 ]
 
 USERS = [
@@ -56,6 +59,8 @@ USERS = [
     ("mediator1", "陈调解员", "吕梁市道路交通事故纠纷人民调解委员会"),
     ("judge1", "刘法官", "离石区人民法院道路交通事故纠纷巡回法庭"),
     ("admin", "平台管理员", "道交一体化平台"),
+    ("supervisor1", "孙督导（政法委）", "吕梁市委政法委"),
+    ("regulator1", "周监管（金融监管分局）", "国家金融监督管理总局吕梁监管分局"),
 ]
 
 

@@ -39,6 +39,8 @@ ORG_KIND_LABELS = {
     "mediation": _l("Mediation committee"),
     "tribunal": _l("Road-traffic tribunal"),
     "platform": _l("Platform administration"),
+    "supervision": _l("Political-legal committee (public-safety office)"),
+    "regulator": _l("Financial regulatory branch"),
 }
 
 DOCUMENT_KINDS = {
@@ -66,6 +68,8 @@ ROLE_LABELS = {
     "mediator": _l("Mediator"),
     "judge": _l("Judge"),
     "admin": _l("Administrator"),
+    "supervisor": _l("Political-legal supervisor"),
+    "regulator": _l("Financial regulator"),
 }
 
 # Compensation items (DOMAIN.md §2); the engine's own labels are Chinese, these follow the locale.

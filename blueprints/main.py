@@ -14,14 +14,22 @@ from blueprints.forms import UploadForm
 
 bp = Blueprint("main", __name__)
 HOME_LIMIT = 100  # deadlines on the home page; the API lists them all
+OVERSIGHT_ROLES = (Role.SUPERVISOR, Role.REGULATOR)
 
 
 @bp.get("/")
 def home():
     """The signed-in user's desk: the cases waiting on their organisation with the action each
-    waits for (the police: the upload form too), their deadlines and new messages."""
+    waits for (the police: the upload form too), their deadlines and new messages; for an
+    overseer, who has no tasks, a page leading to the figures."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    if current_user.role in OVERSIGHT_ROLES:
+        # Overseers have no tasks and no deadlines: their page leads to the figures.
+        return render_template(
+            "dashboard/oversight.html",
+            unread_total=notifications.unread_count(current_user),
+        )
     waiting = deadlines.waiting_on(current_user, limit=HOME_LIMIT)
     return render_template(
         "dashboard/home.html",

@@ -49,18 +49,27 @@ PASSES = "passes"
 
 Outcome = int | Redirect | str | dict[str, int]
 
-ROLES = ("anonymous", "police", "adjuster", "mediator", "judge", "admin")
+ROLES = ("anonymous", "police", "adjuster", "mediator", "judge", "admin", "supervisor", "regulator")
 USER_ROLES = ROLES[1:]
+# The regulator oversees insurers through figures only: it opens no case file, so every
+# case-bound route refuses it (403) before looking the case up, whichever case it names.
+CASE_FILE_ROLES = tuple(role for role in USER_ROLES if role != "regulator")
 ORG_KIND = {
     "police": OrgKind.POLICE,
     "adjuster": OrgKind.INSURER,
     "mediator": OrgKind.MEDIATION,
     "judge": OrgKind.TRIBUNAL,
     "admin": OrgKind.PLATFORM,
+    "supervisor": OrgKind.SUPERVISION,
+    "regulator": OrgKind.REGULATOR,
 }
+# Every organisation of side A serves REGION["A"], of side B REGION["B"]; a case's region is its
+# reporting police unit's (as intake sets it).
+REGION = {"A": "吕梁市离石区", "B": "太原市小店区"}
 
 # The world's cases. "A" is the callers' own organisation of that kind, "B" another one of the
 # same kind, None none: (status, reporting police unit, insurer on a policy, committee, tribunal).
+# The reporting unit's side is the case's region too: the overseers of region A see its cases.
 CASES: dict[str, tuple[CaseStatus, str, str | None, str | None, str | None]] = {
     "reported_here": (CaseStatus.CONFIRMING, "A", "B", "B", "B"),
     "insured_here": (CaseStatus.REPORTED, "B", "A", None, None),
@@ -82,11 +91,18 @@ SEES: dict[str, tuple[str, ...]] = {
     "mediator": ("mediated_here", "no_tribunal"),
     "judge": ("judged_here",),
     "admin": tuple(CASES),
+    # The region's cases but its drafts (not a case until the police confirm them).
+    "supervisor": ("reported_here", "withdrawn_insured_here"),
+    "regulator": (),
 }
 
 
-def by_case(role: str) -> dict[str, int]:
-    """The answer for each case of the world (or its job): 200 if `role` sees it, else 404."""
+def by_case(role: str, *, object_first: bool = False) -> dict[str, int]:
+    """The answer for each case of the world (or its job): 200 if `role` sees it, else 404.
+    A role that opens no case file is refused (403) on each, and on a missing id too unless
+    the route looks its own object (a job, a document) up before the case (`object_first`)."""
+    if role not in CASE_FILE_ROLES:
+        return {**dict.fromkeys(CASES, 403), MISSING: 404 if object_first else 403}
     answers = {key: 200 if key in SEES[role] else 404 for key in CASES}
     return {**answers, MISSING: 404}
 
@@ -99,6 +115,8 @@ def row(*outcomes: Outcome) -> dict[str, Outcome]:
 def only(roles: tuple[str, ...], allowed: int, role: str, denied: int = 403) -> Outcome:
     """`allowed` on the cases `role` sees if it is one of `roles`; else 404 (cases it cannot
     see) or `denied` for the cases it sees but may not act on."""
+    if role not in CASE_FILE_ROLES:
+        return 403
     answers = {
         key: (allowed if role in roles else denied) if key in SEES[role] else 404 for key in CASES
     }
@@ -118,44 +136,44 @@ def role_guarded(roles: tuple[str, ...], allowed: int) -> tuple[Outcome, ...]:
 def passes_where_seen(roles: tuple[str, ...], role: str) -> Outcome:
     """The guard lets `roles` through on the cases they see (the answer then depends on the
     case's data, e.g. 404 for a victim or an assessment it does not have); others are denied."""
-    if role not in roles:
+    if role not in roles or role not in CASE_FILE_ROLES:
         return only((), 0, role)
     return {**{key: PASSES if key in SEES[role] else 404 for key in CASES}, MISSING: 404}
 
 
 BY_CASE = tuple(by_case(role) for role in USER_ROLES)
+BY_OBJECT = tuple(by_case(role, object_first=True) for role in USER_ROLES)
 POLICE_OR_MEDIATOR = ("police", "mediator")
 MEDIATOR = ("mediator",)
 MEDIATOR_OR_JUDGE = ("mediator", "judge")
 NEED_ID_NUMBERS = ("police", "mediator", "judge", "admin")
-ADMIN_ONLY_PAGE = row(LOGIN, 403, 403, 403, 403, 200)
-ADMIN_ONLY_FORM = row(LOGIN, 403, 403, 403, 403, PASSES)
+ADMIN_ONLY_PAGE = row(LOGIN, 403, 403, 403, 403, 200, 403, 403)
+ADMIN_ONLY_FORM = row(LOGIN, 403, 403, 403, 403, PASSES, 403, 403)
 
 # endpoint → method → role → expected answer.
 ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
-    # ---------------------------- anonymous, police, adjuster, mediator, judge, admin
+    # ------------ anonymous, police, adjuster, mediator, judge, admin, supervisor, regulator
     # Signed-in users get their desk: what waits on them and their new notifications.
-    "main.home": {"GET": row(LOGIN, 200, 200, 200, 200, 200)},
-    "main.set_language": {"GET": row(BACK, BACK, BACK, BACK, BACK, BACK)},
-    "main.health": {"GET": row(200, 200, 200, 200, 200, 200)},
+    # The overseers, who have no tasks, get a short page leading to the figures.
+    "main.home": {"GET": row(LOGIN, *[200] * 7)},
+    "main.set_language": {"GET": row(*[BACK] * 8)},
+    "main.health": {"GET": row(*[200] * 8)},
     # Prometheus metrics: platform admins (or the scraper's METRICS_TOKEN); for anyone else the
     # endpoint does not exist.
-    "metrics.scrape": {"GET": row(404, 404, 404, 404, 404, 200)},
+    "metrics.scrape": {"GET": row(404, 404, 404, 404, 404, 200, 404, 404)},
     # An empty login form is refused as input (400), whoever sends it.
-    "auth.login": {"GET": row(200, 200, 200, 200, 200, 200), "POST": row(*[400] * 6)},
-    "auth.logout": {"POST": row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)},
-    "auth.change_password": {
-        "GET": row(LOGIN, 200, 200, 200, 200, 200),
-        "POST": row(LOGIN, 400, 400, 400, 400, 400),
-    },
-    "cases.index": {"GET": row(LOGIN, 200, 200, 200, 200, 200)},
+    "auth.login": {"GET": row(*[200] * 8), "POST": row(*[400] * 8)},
+    "auth.logout": {"POST": row(*[LOGIN] * 8)},
+    "auth.change_password": {"GET": row(LOGIN, *[200] * 7), "POST": row(LOGIN, *[400] * 7)},
+    # The regulator has no case list: its figures are on the statistics pages.
+    "cases.index": {"GET": row(LOGIN, 200, 200, 200, 200, 200, 200, 403)},
     "cases.show": {"GET": row(LOGIN, *BY_CASE)},
     # An empty evidence form is refused as input (400) once the caller may add evidence.
     "cases.attach": {"POST": row(LOGIN, *(only(POLICE_OR_MEDIATOR, 400, r) for r in USER_ROLES))},
     "cases.reveal_id_number": {
         "POST": row(LOGIN, *(only(NEED_ID_NUMBERS, 200, r) for r in USER_ROLES))
     },
-    "documents.content": {"GET": row(LOGIN, *BY_CASE)},
+    "documents.content": {"GET": row(LOGIN, *BY_OBJECT)},
     # claims and assessments: the world's cases have none filed yet.
     "assessments.show": {"GET": row(LOGIN, *BY_CASE)},
     # With no victim yet, the claims page leads the mediator into the first one.
@@ -175,11 +193,8 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
         "POST": row(LOGIN, *(passes_where_seen(MEDIATOR, r) for r in USER_ROLES))
     },
     # Served in the demo only: the suite runs in testing mode.
-    "police.sample_letter": {"GET": row(LOGIN, 404, 403, 403, 403, 403)},
-    "police.upload": {
-        "GET": row(LOGIN, 200, 403, 403, 403, 403),
-        "POST": row(LOGIN, 400, 403, 403, 403, 403),
-    },
+    "police.sample_letter": {"GET": row(LOGIN, 404, *[403] * 6)},
+    "police.upload": {"GET": row(LOGIN, 200, *[403] * 6), "POST": row(LOGIN, 400, *[403] * 6)},
     # The world's cases have no uploaded letter: the review page sends police to the case page.
     "police.review": {
         "GET": row(LOGIN, *role_guarded(("police",), 302)),
@@ -195,16 +210,16 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "admin.standards": {"GET": ADMIN_ONLY_PAGE},
     "admin.standards_edit": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
     "admin.standards_new": {"GET": ADMIN_ONLY_PAGE, "POST": ADMIN_ONLY_FORM},
-    "api.openapi": {"GET": row(200, 200, 200, 200, 200, 200)},
+    "api.openapi": {"GET": row(*[200] * 8)},
     # Public: an empty body is refused as input (422), never as a caller (401).
-    "api.issue_token": {"POST": row(422, 422, 422, 422, 422, 422)},
-    "api.revoke_token": {"DELETE": row(401, 204, 204, 204, 204, 204)},
-    "api.me": {"GET": row(401, 200, 200, 200, 200, 200)},
-    "api.list_cases": {"GET": row(401, 200, 200, 200, 200, 200)},
+    "api.issue_token": {"POST": row(*[422] * 8)},
+    "api.revoke_token": {"DELETE": row(401, *[204] * 7)},
+    "api.me": {"GET": row(401, *[200] * 7)},
+    "api.list_cases": {"GET": row(401, 200, 200, 200, 200, 200, 200, 403)},
     "api.get_case": {"GET": row(401, *BY_CASE)},
-    "api.get_job": {"GET": row(401, *BY_CASE)},
+    "api.get_job": {"GET": row(401, *BY_OBJECT)},
     # No `report` file: refused as input (422) once the caller may upload.
-    "api.create_case": {"POST": row(401, 422, 403, 403, 403, 403)},
+    "api.create_case": {"POST": row(401, 422, *[403] * 6)},
     # None of the world's cases is a draft with a letter: 409 once the caller may act.
     "api.confirm_case": {"POST": row(401, *(only(("police",), 409, r) for r in USER_ROLES))},
     "api.withdraw_case": {"POST": row(401, *(only(("police",), 409, r) for r in USER_ROLES))},
@@ -213,7 +228,7 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "api.add_documents": {
         "POST": row(401, *(only(POLICE_OR_MEDIATOR, 422, r) for r in USER_ROLES))
     },
-    "api.document_content": {"GET": row(401, *BY_CASE)},
+    "api.document_content": {"GET": row(401, *BY_OBJECT)},
     # No body: refused as input (422) once the caller may act.
     "api.file_claims": {"PUT": row(401, *(only(MEDIATOR, 422, r) for r in USER_ROLES))},
     "api.get_claims": {"GET": row(401, *(passes_where_seen(USER_ROLES, r) for r in USER_ROLES))},
@@ -271,14 +286,14 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     # (an empty form or body is refused as input). The world's cases have no signed agreement:
     # the payments page is empty for whoever sees the case, and an empty payment is refused as
     # input once the caller may record payments (adjusters, mediators).
-    "insurer.desk": {"GET": row(LOGIN, 403, 200, 403, 403, 403)},
+    "insurer.desk": {"GET": row(LOGIN, 403, 200, 403, 403, 403, 403, 403)},
     "insurer.claim": {"GET": row(LOGIN, *(only(("adjuster",), 200, r) for r in USER_ROLES))},
     "insurer.save_claim": {"POST": row(LOGIN, *(only(("adjuster",), 400, r) for r in USER_ROLES))},
     "insurer.payments_page": {"GET": row(LOGIN, *BY_CASE)},
     "insurer.record_payment": {
         "POST": row(LOGIN, *(only(("adjuster", "mediator"), 400, r) for r in USER_ROLES))
     },
-    "api.insurer_desk": {"GET": row(401, 403, 200, 403, 403, 403)},
+    "api.insurer_desk": {"GET": row(401, 403, 200, 403, 403, 403, 403, 403)},
     "api.get_insurer_claim": {"GET": row(401, *(only(("adjuster",), 200, r) for r in USER_ROLES))},
     "api.save_insurer_claim": {"PUT": row(401, *(only(("adjuster",), 422, r) for r in USER_ROLES))},
     "api.payment_status": {"GET": row(401, *BY_CASE)},
@@ -302,10 +317,10 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
         "POST": row(LOGIN, *(only(MEDIATOR, 400, r) for r in USER_ROLES))
     },
     "api.decide_liability": {"PUT": row(401, *(only(MEDIATOR, 422, r) for r in USER_ROLES))},
-    "notifications.index": {"GET": row(LOGIN, 200, 200, 200, 200, 200)},
-    "notifications.mark_read": {"POST": row(LOGIN, *[Redirect("/notifications")] * 5)},
+    "notifications.index": {"GET": row(LOGIN, *[200] * 7)},
+    "notifications.mark_read": {"POST": row(LOGIN, *[Redirect("/notifications")] * 7)},
     # Only one's own message is followed: no message 0 exists for anyone.
-    "notifications.open_notification": {"GET": row(LOGIN, 404, 404, 404, 404, 404)},
+    "notifications.open_notification": {"GET": row(LOGIN, *[404] * 7)},
     "api.mediation_assign": {
         "POST": row(401, *(passes_where_seen(("mediator", "admin"), r) for r in USER_ROLES))
     },
@@ -318,9 +333,10 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     },
     "api.mediation_fail": {"POST": row(401, *(only(MEDIATOR, 422, r) for r in USER_ROLES))},
     "api.case_deadlines": {"GET": row(401, *BY_CASE)},
-    "api.waiting_deadlines": {"GET": row(401, 200, 200, 200, 200, 200)},
-    "api.list_notifications": {"GET": row(401, 200, 200, 200, 200, 200)},
-    "api.read_notifications": {"POST": row(401, 200, 200, 200, 200, 200)},
+    # Deadlines are read on the cases one opens: none for the regulator.
+    "api.waiting_deadlines": {"GET": row(401, 200, 200, 200, 200, 200, 200, 403)},
+    "api.list_notifications": {"GET": row(401, *[200] * 7)},
+    "api.read_notifications": {"POST": row(401, *[200] * 7)},
     # The mediator's button on the agreement page: none of the world's cases is agreed, so the
     # service refuses and the page redirects back with the reason.
     "agreements.request_confirmation": {
@@ -330,16 +346,22 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     # The desk is the judges' (and admins') own. The world's confirming cases have no
     # application row and no agreement: the workbench shows what there is; accepting is a
     # conflict (409), an empty form or body is refused as input, once the caller may act.
-    "tribunal.index": {"GET": row(LOGIN, 403, 403, 403, 200, 200)},
+    "tribunal.index": {"GET": row(LOGIN, 403, 403, 403, 200, 200, 403, 403)},
     "tribunal.workbench": {"GET": row(LOGIN, *role_guarded(("judge", "admin"), 200))},
     "tribunal.accept": {
-        "POST": row(LOGIN, 403, 403, 403, only(("judge",), 409, "judge"), only((), 0, "admin"))
+        "POST": row(
+            LOGIN, 403, 403, 403, only(("judge",), 409, "judge"), only((), 0, "admin"), 403, 403
+        )
     },
     "tribunal.extend": {
-        "POST": row(LOGIN, 403, 403, 403, only(("judge",), 400, "judge"), only((), 0, "admin"))
+        "POST": row(
+            LOGIN, 403, 403, 403, only(("judge",), 400, "judge"), only((), 0, "admin"), 403, 403
+        )
     },
     "tribunal.decide": {
-        "POST": row(LOGIN, 403, 403, 403, only(("judge",), 400, "judge"), only((), 0, "admin"))
+        "POST": row(
+            LOGIN, 403, 403, 403, only(("judge",), 400, "judge"), only((), 0, "admin"), 403, 403
+        )
     },
     "api.request_confirmation": {"POST": row(401, *(only(MEDIATOR, 409, r) for r in USER_ROLES))},
     "api.get_confirmation": {
@@ -348,6 +370,11 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "api.accept_confirmation": {"POST": row(401, *(only(("judge",), 409, r) for r in USER_ROLES))},
     "api.extend_confirmation": {"POST": row(401, *(only(("judge",), 422, r) for r in USER_ROLES))},
     "api.decide_confirmation": {"POST": row(401, *(only(("judge",), 422, r) for r in USER_ROLES))},
+    # -- oversight figures: admins and the overseers (the regulator's insurer-conduct figures
+    # only); with no filter, the default period. The workbook is the export's default format.
+    "stats.index": {"GET": row(LOGIN, 403, 403, 403, 403, 200, 200, 200)},
+    "stats.export": {"GET": row(LOGIN, 403, 403, 403, 403, 200, 200, 200)},
+    "api.stats_figures": {"GET": row(401, 403, 403, 403, 403, 200, 200, 200)},
     # -- litigation and closure
     # None of the world's cases is in litigation or paid: whoever may build a filing package
     # (the committee's mediators, the tribunal's judges, admins) or close a case (mediators,
@@ -456,7 +483,9 @@ class World:
 def _build_world(flask_app: Flask, connection: Connection) -> World:
     world = World(flask_app, connection)
     orgs: dict[tuple[str, str], Organization] = {
-        (role, side): make_org(ORG_KIND[role]) for role in USER_ROLES for side in "AB"
+        (role, side): make_org(ORG_KIND[role], region=REGION[side])
+        for role in USER_ROLES
+        for side in "AB"
     }
     for role in USER_ROLES:
         world.users[role] = make_user(orgs[role, "A"])
@@ -473,6 +502,7 @@ def _build_world(flask_app: Flask, connection: Connection) -> World:
             insurer=org("adjuster", insurer),
             committee=org("mediator", committee),
             tribunal=org("judge", tribunal),
+            region=REGION[police],
         )
         world.case_ids[key] = case.id
         world.party_ids[key] = case.parties[0].id
@@ -711,7 +741,7 @@ def test_adjuster_cannot_see_draft_case_insured_by_their_insurer(world: World) -
 # Lists go through the same filter
 
 
-@pytest.mark.parametrize("role", USER_ROLES)
+@pytest.mark.parametrize("role", CASE_FILE_ROLES)
 def test_case_list_shows_exactly_the_cases_the_role_sees(world: World, role: str) -> None:
     api = world.call(role, "api.list_cases", "GET")
     page = world.call(role, "cases.index", "GET").get_data(as_text=True)

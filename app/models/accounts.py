@@ -19,6 +19,9 @@ class OrgKind(enum.StrEnum):
     MEDIATION = "mediation"
     TRIBUNAL = "tribunal"
     PLATFORM = "platform"
+    # Overseeing bodies (DESIGN.md §1): read-only, bounded by their region.
+    SUPERVISION = "supervision"
+    REGULATOR = "regulator"
 
 
 class Role(enum.StrEnum):
@@ -27,6 +30,8 @@ class Role(enum.StrEnum):
     MEDIATOR = "mediator"
     JUDGE = "judge"
     ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    REGULATOR = "regulator"
 
 
 # DESIGN.md §1: a user has exactly one role, the one of their organisation's kind.
@@ -36,6 +41,8 @@ ROLE_FOR_KIND = {
     OrgKind.MEDIATION: Role.MEDIATOR,
     OrgKind.TRIBUNAL: Role.JUDGE,
     OrgKind.PLATFORM: Role.ADMIN,
+    OrgKind.SUPERVISION: Role.SUPERVISOR,
+    OrgKind.REGULATOR: Role.REGULATOR,
 }
 
 

@@ -21,11 +21,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import audit, id_numbers, rendering
+from app import access, audit, id_numbers, rendering
 from app.db import session
 from app.documents import canonical_json_sha256, render_agreement, render_ruling
 from app.errors import EvidenceAltered, NotAllowed, NotFound
-from app.models import Agreement, Case, Confirmation, Document, User
+from app.models import Agreement, Case, Confirmation, Document, Role, User
 from app.services import agreements, documents, litigation, tribunal
 
 Renderer = Callable[..., bytes]
@@ -106,11 +106,12 @@ def _log_original(user: User, case: Case, original: Document, document: Document
     if id_numbers.sees_full(user, case):
         id_numbers.note_full_read(case, where=f"document:{original.id}")
         return
-    if original.kind not in UNMASKED_ORIGINALS:
-        # The filing package (it bundles the originals), or an agreement or ruling whose data
-        # is gone: nothing to make a masked copy from.
+    if original.kind not in UNMASKED_ORIGINALS or not access.can(user, Role.ADJUSTER):
+        # The filing package (it bundles the originals), an agreement or ruling whose data is
+        # gone (nothing to make a masked copy from), or an original only an insurer needs (it
+        # pays on the letter): overseers read names and masked numbers only (DESIGN.md §1).
         raise NotAllowed(
-            _("This document holds the ID numbers in full: it is not given to insurers.")
+            _("This document holds the ID numbers in full and has no masked copy for you.")
         )
     action, purpose = UNMASKED_ORIGINALS[original.kind]
     # In a transaction of its own: the bytes are given whatever becomes of the request's work.
