@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
         notifications,
         offers,
         police,
+        stats,
         tribunal,
     )
     from blueprints.openapi import API_MODULES
@@ -43,6 +44,7 @@ def register_blueprints(app: Flask) -> None:
         offers,
         tribunal,
         litigation,
+        stats,
         admin,
         api,
     ):

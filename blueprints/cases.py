@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import Select
 from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from app import access, id_numbers
+from app import access, id_numbers, stats
 from app.errors import DomainError
 from app.models import FINISHED_STATES, Case, CaseStatus, Role
 from app.services import assessments, deadlines, documents, intake, liability
@@ -33,11 +36,28 @@ class BillEvidenceForm(EvidenceForm):
             raise ValidationError(_l("Attach one bill at a time to give its amount."))
 
 
+def _figure_search(args: Mapping[str, str]) -> tuple[dict[str, str], Select | None]:
+    """The cases behind an oversight figure (`?figure=resolved&from=…&to=…&region=…&insurer=…
+    &type=…`, linked from /stats), through the user's access filter: the same query that counted
+    them. Returns the parameters to keep on the list's links, and the cases' ids."""
+    figure = args.get("figure")
+    if not figure:
+        return {}, None
+    try:
+        filters = stats.Filters.from_args(args)
+        among = stats.figure_cases(figure, filters, access.case_filter(current_user))
+    except DomainError as exc:
+        refuse(exc)
+        return {}, None
+    return {"figure": figure, **filters.as_args()}, among
+
+
 @bp.get("/")
 def index():
     status_arg = request.args.get("status") or None
     status = CaseStatus(status_arg) if status_arg in set(CaseStatus) else None
-    search = {"user": current_user, "status": status, "q": request.args.get("q")}
+    figure_args, among = _figure_search(request.args)
+    search = {"user": current_user, "status": status, "q": request.args.get("q"), "among": among}
     try:
         result = case_service.search_cases(
             **search,
@@ -53,6 +73,8 @@ def index():
         status=status,
         q=request.args.get("q", ""),
         statuses=list(CaseStatus),
+        figure_args=figure_args,
+        figure_label=stats.FIGURE_LABELS.get(figure_args.get("figure", "")),
     )
 
 

@@ -225,6 +225,7 @@ API_MODULES = (
     "api_mediation",
     "api_tribunal",
     "api_litigation",
+    "api_stats",
 )
 
 

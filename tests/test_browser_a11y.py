@@ -55,6 +55,7 @@ NOT_PAGES = {
     "notifications.open_notification": "redirects to the page the notification is about",
     "police.sample_letter": "the demo's sample letter (a PDF)",
     "metrics.scrape": "Prometheus metrics in its text format (platform admins, the scraper)",
+    "stats.export": "a figures table as CSV or XLSX",
 }
 
 
@@ -106,6 +107,7 @@ VISITS = [
     Visit("admin.users", "admin"),
     Visit("admin.user", "admin", arguments={"user_id": "mediator"}),
     Visit("admin.audit_log", "admin"),
+    Visit("stats.index", "admin"),
     Visit("admin.standards", "admin"),
     Visit("admin.standards_edit", "admin", arguments={"jurisdiction": "shanxi", "year": 2023}),
     Visit("admin.standards_new", "admin"),

@@ -105,6 +105,7 @@ def search_cases(
     before: str | None = None,
     per_page: int | None = None,
     count_cap: int | None = None,
+    among: Select | None = None,
 ) -> CasePage:
     """The cases `user` may see, newest first, filtered by status and free text; counted up to
     `count_cap` (COUNT_CAP by default).
@@ -112,8 +113,11 @@ def search_cases(
     A page is found by its number (an offset, bounded by the count's cap) or, past the cap or to
     read on, by a cursor from the page next to it: `after` the last case of the page before
     or `before` the first case of the page after, each an index range scan whatever the depth.
-    Raises ValueError for a cursor that is not one."""
+    Raises ValueError for a cursor that is not one. `among`: only the case ids it selects
+    (the cases behind an oversight figure, app/stats.py)."""
     query = visible_cases(user)
+    if among is not None:
+        query = query.where(Case.id.in_(among))
     if status is not None:
         query = query.where(Case.status == status)
     text = (q or "").strip()

@@ -1,0 +1,1046 @@
+"""The oversight figures (issue 16): cases received and how they ended, 化解率 and 调解成功率,
+cycle times per stage, amounts, insurer scorecards and workload, over the cases a user may see.
+
+Every figure is computed from the audit events the workflow writes for each transition
+(app/workflow.py: `case.confirmed`, `agreement.signed`, …) and from the settlement rows, so a
+figure for a past period never changes: an outcome counts if it happened before the period's
+end. The cohort of a period is the cases the police confirmed in it (received); outcomes and
+stage times are those of that cohort. No Flask request here: the views pass `Filters` and the
+caller's access filter (`access.case_filter(user)`).
+
+PostgreSQL only (medians by `percentile_cont`, JSON by `json_array_elements`); on the embedded
+SQLite database the figures answer 501.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    Select,
+    Table,
+    and_,
+    case,
+    cast,
+    column,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import True_
+
+from app.clock import BEIJING
+from app.db import session, utcnow
+from app.errors import DomainError, ValidationFailed
+from app.models import (
+    Agreement,
+    AgreementStatus,
+    AuditEvent,
+    Case,
+    CaseInsurer,
+    CaseStatus,
+    Claim,
+    Deadline,
+    DeadlineStatus,
+    Offer,
+    OfferSide,
+    Organization,
+    OrgKind,
+    Payment,
+    User,
+)
+from app.money import amount_text
+from app.services import deadlines
+
+CASE_TYPES = ("injury", "death", "property")
+# Items of the claims (DOMAIN.md §2) that make a case a death case, and those that are property.
+DEATH_ITEMS = ("death_compensation", "funeral")
+PROPERTY_ITEMS = ("property", "indirect_property")
+# The figures a case list can show (`/cases?figure=…`): each is a set of cases counted.
+FIGURES = ("received", "resolved", "confirmed", "litigation", "open")
+OPEN_STATES = (
+    CaseStatus.REPORTED,
+    CaseStatus.ASSESSING,
+    CaseStatus.NEGOTIATING,
+    CaseStatus.AGREED,
+    CaseStatus.CONFIRMING,
+    CaseStatus.CONFIRMED,
+)
+# The transitions' audit actions the figures read (app/workflow.py).
+ACTIONS = (
+    "case.created",
+    "case.confirmed",
+    "claims.filed",
+    "case.assessed",
+    "agreement.signed",
+    "mediation.failed",
+    "confirmation.confirmed",
+    "case.paid",
+)
+DAY_SECONDS = 86400.0
+MAX_PERIOD_DAYS = 3660
+
+
+class StatsUnavailable(DomainError):
+    status = 501
+    code = "stats_unavailable"
+
+
+# The written definitions, shown on the page and in the JSON (`definitions`).
+DEFINITIONS: dict[str, Any] = {
+    "received": _l(
+        "Received: cases the police confirmed (the liability letter reviewed) within the "
+        "period, Beijing time. Every other figure is about these cases."
+    ),
+    "resolved": _l(
+        "Resolved by mediation: received cases whose settlement agreement was signed before the "
+        "end of the period and that were not, by then, sent back to mediation or to litigation."
+    ),
+    "confirmed": _l(
+        "Confirmed by the tribunal: received cases whose agreement the tribunal confirmed "
+        "(司法确认) before the end of the period; they are also counted as resolved."
+    ),
+    "litigation": _l(
+        "To litigation: received cases whose mediation failed, or whose confirmation the "
+        "tribunal rejected towards litigation, before the end of the period."
+    ),
+    "open": _l(
+        "Open: received cases neither resolved nor sent to litigation by the end of the period "
+        "(a case resolved after the period is open in it)."
+    ),
+    "resolution_rate": _l(
+        "化解率 = resolved by mediation ÷ received. DOMAIN.md does not define it; this is the "
+        "platform's definition."
+    ),
+    "mediation_success_rate": _l(
+        "调解成功率 = resolved by mediation ÷ (resolved by mediation + to litigation): the "
+        "mediations that ended, open ones left out. DOMAIN.md does not define it either."
+    ),
+    "cycle_time": _l(
+        "Cycle time: days between two events of a received case, both before the end of the "
+        "period; median and 90th percentile (linear interpolation). Upload → confirmation: the "
+        "letter uploaded, the police confirmed; confirmation → assessment: assessment ready; "
+        "negotiation: assessment ready → first agreement signed; agreement → confirmation: last "
+        "agreement signed → tribunal's confirmation; agreement/confirmation → payment: the later "
+        "of both → every payer paid; overall: upload → paid."
+    ),
+    "trend": _l(
+        "Trend: per month of receipt, the cases received, resolved and sent to litigation by the "
+        "end of the period, and the median overall cycle time of those paid."
+    ),
+    "amounts": _l(
+        "Amounts (yuan, each a sum of amounts rounded to the fen): assessed and agreed are the "
+        "payers' assessed and agreed amounts in the signed agreement in force of each resolved "
+        "case; paid is every payment of received cases paid before the end of the period."
+    ),
+    "insurers": _l(
+        "Insurer scorecard, over the received cases with a policy of the insurer: first offer: "
+        "median days from assessment ready to the insurer's first offer; within the window: first "
+        "offers made within the mediation window (10 days from the claims, 处理程序规定 arts. "
+        "86–93); payments due before the end of the period under the agreement (交强险条例 art. "
+        "29: 10 days): paid on time, paid late (median days late), unpaid past due; rejections: "
+        "cases whose confirmation the tribunal rejected."
+    ),
+    "workload": _l(
+        "Workload, now: cases not finished nor in litigation (received, assessing, negotiating, "
+        "agreed, confirming, confirmed) per mediation centre and mediator, and their timers past "
+        "due and not met; the county and insurer filters apply, the period and case type do not."
+    ),
+    "case_type": _l(
+        "Case type, from the latest claims filed: death if a victim claims death compensation or "
+        "funeral costs; injury if a victim claims any other personal item; property if only "
+        "property losses are claimed. A case without claims has no type yet."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the figures are about: a period of Beijing dates (both included), a county, an
+    insurer organisation, a case type."""
+
+    start: date
+    end: date
+    region: str | None = None
+    insurer_id: int | None = None
+    case_type: str | None = None
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.start, time(), BEIJING)
+
+    @property
+    def end_at(self) -> datetime:
+        """The first instant after the period."""
+        return datetime.combine(self.end + timedelta(days=1), time(), BEIJING)
+
+    def as_args(self) -> dict[str, str]:
+        """The query parameters that give these filters back (links, exports)."""
+        args = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        if self.region:
+            args["region"] = self.region
+        if self.insurer_id is not None:
+            args["insurer"] = str(self.insurer_id)
+        if self.case_type:
+            args["type"] = self.case_type
+        return args
+
+    @classmethod
+    def default(cls, today: date | None = None) -> Filters:
+        """This month to today: the figures are worked out from the events on every request,
+        fast for a month at 1,000,000 cases (bench/README.md), slower for longer periods."""
+        today = today or utcnow().astimezone(BEIJING).date()
+        return cls(start=today.replace(day=1), end=today)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> Filters:
+        """Read `from`, `to` (YYYY-MM-DD), `region`, `insurer` and `type`; 422 naming the field
+        for a value that is not one."""
+        default = cls.default()
+        start = _date_arg(args, "from") or default.start
+        end = _date_arg(args, "to") or default.end
+        if end < start:
+            raise ValidationFailed(_("The period ends before it starts."), field="to")
+        if (end - start).days > MAX_PERIOD_DAYS:
+            raise ValidationFailed(_("The period may not be longer than ten years."), field="from")
+        insurer_text = (args.get("insurer") or "").strip()
+        if insurer_text and not insurer_text.isdigit():
+            raise ValidationFailed(_("Choose an insurer from the list."), field="insurer")
+        case_type = (args.get("type") or "").strip() or None
+        if case_type is not None and case_type not in CASE_TYPES:
+            raise ValidationFailed(_("Choose a case type from the list."), field="type")
+        region = (args.get("region") or "").strip()[:100] or None
+        return cls(start, end, region, int(insurer_text) if insurer_text else None, case_type)
+
+
+def _date_arg(args: Mapping[str, str], name: str) -> date | None:
+    text = (args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(_("Give the date as YYYY-MM-DD."), field=name) from None
+
+
+@dataclass
+class Figures:
+    """The figures of one filter as JSON-ready values (amounts as two-decimal text)."""
+
+    filters: dict[str, Any]
+    cases: dict[str, int]
+    rates: dict[str, float | None]
+    cycle_time: dict[str, Any]
+    amounts: dict[str, Any]
+    insurers: list[dict[str, Any]]
+    workload: dict[str, list[dict[str, Any]]]
+    definitions: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self, *, insurer_conduct_only: bool = False) -> dict[str, Any]:
+        """Everything, or for a regulator only the insurers' conduct (scorecards, amounts)."""
+        data = asdict(self)
+        if insurer_conduct_only:
+            keep = ("filters", "amounts", "insurers", "definitions")
+            data = {key: value for key, value in data.items() if key in keep}
+            data["definitions"] = {
+                key: value
+                for key, value in data["definitions"].items()
+                if key in ("amounts", "insurers", "case_type")
+            }
+        return data
+
+
+# -- the cohort and each case's facts --------------------------------------------------------
+
+
+def case_type_condition(case_type: str) -> ColumnElement[bool]:
+    """Cases of `case_type` by the latest claims filed (see DEFINITIONS["case_type"])."""
+    newer = aliased(Claim)
+    latest = (
+        select(func.max(newer.id)).where(newer.case_id == Case.id).correlate(Case).scalar_subquery()
+    )
+    victims = func.json_array_elements(Claim.data["victims"]).table_valued(column("value", JSON))
+    victims = victims.alias("victim")
+    keys = func.json_object_keys(victims.c.value["items"]).table_valued("item")
+    keys = keys.render_derived(name="item_keys")
+    item = keys.c.item
+
+    def claims_any(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists(
+            select(literal(1))
+            .select_from(Claim)
+            .join(victims, true())
+            .join(keys, true())
+            .where(Claim.case_id == Case.id, Claim.id == latest, condition)
+            .correlate(Case)
+        )
+
+    death = claims_any(item.in_(DEATH_ITEMS))
+    personal = claims_any(item.not_in(PROPERTY_ITEMS))
+    if case_type == "death":
+        return death
+    if case_type == "injury":
+        return and_(personal, not_(death))
+    return and_(exists(select(Claim.id).where(Claim.id == latest)), not_(personal))
+
+
+def _case_conditions(filters: Filters, visible: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    conditions = [visible]
+    if filters.region:
+        conditions.append(Case.region == filters.region)
+    if filters.insurer_id is not None:
+        conditions.append(
+            exists().where(CaseInsurer.case_id == Case.id, CaseInsurer.org_id == filters.insurer_id)
+        )
+    if filters.case_type:
+        conditions.append(case_type_condition(filters.case_type))
+    return conditions
+
+
+def cohort(filters: Filters, visible: ColumnElement[bool]) -> Select:
+    """The received cases: confirmed by the police in the period, visible, and filtered. An
+    admin's unfiltered cohort is the events alone: joining every case to `cases` for no
+    condition would read the whole table."""
+    received = select(AuditEvent.case_id.label("case_id")).where(
+        AuditEvent.action == "case.confirmed",
+        AuditEvent.occurred_at >= filters.start_at,
+        AuditEvent.occurred_at < filters.end_at,
+    )
+    conditions = [c for c in _case_conditions(filters, visible) if not isinstance(c, True_)]
+    if not conditions:
+        return received
+    return received.join(Case, Case.id == AuditEvent.case_id).where(*conditions)
+
+
+def _first(action: str) -> Any:
+    return func.min(AuditEvent.occurred_at).filter(AuditEvent.action == action)
+
+
+def facts(filters: Filters, visible: ColumnElement[bool]) -> Select:
+    """One row per received case: when each of its stages happened before the period's end
+    (the columns of `FACTS`)."""
+    received = cohort(filters, visible).subquery("received")
+    events = (
+        select(
+            AuditEvent.case_id.label("case_id"),
+            _first("case.created").label("created_at"),
+            _first("case.confirmed").label("received_at"),
+            _first("claims.filed").label("claims_at"),
+            _first("case.assessed").label("assessed_at"),
+            _first("agreement.signed").label("first_agreed_at"),
+            func.max(AuditEvent.occurred_at)
+            .filter(AuditEvent.action == "agreement.signed")
+            .label("agreed_at"),
+            _first("mediation.failed").label("failed_at"),
+            _first("confirmation.confirmed").label("confirmed_at"),
+            _first("case.paid").label("paid_at"),
+        )
+        .join(received, received.c.case_id == AuditEvent.case_id)
+        .where(AuditEvent.action.in_(ACTIONS), AuditEvent.occurred_at < filters.end_at)
+        .group_by(AuditEvent.case_id)
+        .subquery("events")
+    )
+    target = func.json_extract_path_text(AuditEvent.details, "status", "1")
+    rejections = (
+        select(
+            AuditEvent.case_id.label("case_id"),
+            func.max(AuditEvent.occurred_at)
+            .filter(target == CaseStatus.NEGOTIATING.value)
+            .label("back_at"),
+            func.min(AuditEvent.occurred_at)
+            .filter(target == CaseStatus.LITIGATION.value)
+            .label("rejected_to_litigation_at"),
+            func.count().label("rejections"),
+        )
+        .join(received, received.c.case_id == AuditEvent.case_id)
+        .where(
+            AuditEvent.action == "confirmation.rejected", AuditEvent.occurred_at < filters.end_at
+        )
+        .group_by(AuditEvent.case_id)
+        .subquery("rejections")
+    )
+    return select(
+        events,
+        rejections.c.back_at,
+        func.coalesce(events.c.failed_at, rejections.c.rejected_to_litigation_at).label(
+            "litigation_at"
+        ),
+        func.coalesce(rejections.c.rejections, 0).label("rejections"),
+        # The case's insurers, looked up by key for each case: joined afterwards, PostgreSQL
+        # would read all of case_insurers (a row per case and insurer) for a month's cases.
+        select(func.array_agg(CaseInsurer.org_id))
+        .where(CaseInsurer.case_id == events.c.case_id)
+        .scalar_subquery()
+        .label("insurers"),
+    ).outerjoin(rejections, rejections.c.case_id == events.c.case_id)
+
+
+# `facts` written once per computation into a temporary table that every figure then reads:
+# as a subquery PostgreSQL would work it out again for each of them.
+FACTS = Table(
+    "stats_facts",
+    MetaData(),
+    Column("case_id", Integer, primary_key=True, autoincrement=False),
+    *(
+        Column(name, DateTime(timezone=True))
+        for name in (
+            "created_at",
+            "received_at",
+            "claims_at",
+            "assessed_at",
+            "first_agreed_at",
+            "agreed_at",
+            "failed_at",
+            "confirmed_at",
+            "paid_at",
+            "back_at",
+            "litigation_at",
+        )
+    ),
+    Column("rejections", Integer),
+    Column("insurers", ARRAY(Integer)),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+
+
+def _litigated(f: Any) -> ColumnElement[bool]:
+    return f.c.litigation_at.is_not(None)
+
+
+def _resolved(f: Any) -> ColumnElement[bool]:
+    return and_(
+        f.c.agreed_at.is_not(None),
+        f.c.litigation_at.is_(None),
+        or_(f.c.back_at.is_(None), f.c.agreed_at > f.c.back_at),
+    )
+
+
+def _figure_condition(f: Any, figure: str) -> ColumnElement[bool]:
+    match figure:
+        case "resolved":
+            return _resolved(f)
+        case "confirmed":
+            return and_(f.c.confirmed_at.is_not(None), f.c.litigation_at.is_(None))
+        case "litigation":
+            return _litigated(f)
+        case "open":
+            return and_(not_(_resolved(f)), not_(_litigated(f)))
+    return true()
+
+
+def figure_cases(figure: str, filters: Filters, visible: ColumnElement[bool]) -> Select:
+    """The ids of the cases a figure counts, for the case list behind it (`/cases?figure=…`)."""
+    if figure not in FIGURES:
+        raise ValidationFailed(_("There is no such figure."), field="figure")
+    f = facts(filters, visible).subquery("facts")
+    return select(f.c.case_id).where(_figure_condition(f, figure))
+
+
+# -- the figures ------------------------------------------------------------------------------
+
+
+def _days(start: Any, end: Any) -> Any:
+    return cast(func.extract("epoch", end - start), Float) / DAY_SECONDS
+
+
+def _percentile(fraction: float, value: Any) -> Any:
+    return func.percentile_cont(fraction).within_group(value)
+
+
+def _round(value: float | None, places: int = 1) -> float | None:
+    return None if value is None else round(float(value), places)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 4)
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.count().filter(condition)
+
+
+def _case_figures(f: Any) -> tuple[dict[str, int], dict[str, float | None]]:
+    row = session.execute(
+        select(
+            func.count(),
+            _count(_resolved(f)),
+            _count(_figure_condition(f, "confirmed")),
+            _count(_litigated(f)),
+        ).select_from(f)
+    ).one()
+    received, resolved, confirmed, litigation = (int(value) for value in row)
+    cases = {
+        "received": received,
+        "resolved": resolved,
+        "confirmed": confirmed,
+        "litigation": litigation,
+        "open": received - resolved - litigation,
+    }
+    rates = {
+        "resolution_rate": _rate(resolved, received),
+        "mediation_success_rate": _rate(resolved, resolved + litigation),
+    }
+    return cases, rates
+
+
+STAGES = (
+    ("upload_to_confirmation", "created_at", "received_at"),
+    ("confirmation_to_assessment", "received_at", "assessed_at"),
+    ("negotiation", "assessed_at", "first_agreed_at"),
+    ("agreement_to_confirmation", "agreed_at", "confirmed_at"),
+    ("agreement_to_payment", None, "paid_at"),
+    ("overall", "created_at", "paid_at"),
+)
+STAGE_LABELS = {
+    "upload_to_confirmation": _l("Upload → confirmation"),
+    "confirmation_to_assessment": _l("Confirmation → assessment"),
+    "negotiation": _l("Negotiation"),
+    "agreement_to_confirmation": _l("Agreement → judicial confirmation"),
+    "agreement_to_payment": _l("Agreement/confirmation → payment"),
+    "overall": _l("Overall"),
+}
+
+
+def _stage_columns(f: Any, name: str, start: str | None, end: str) -> list[Any]:
+    begin = func.greatest(f.c.agreed_at, f.c.confirmed_at) if start is None else f.c[start]
+    days = _days(begin, f.c[end])
+    valid = and_(begin.is_not(None), f.c[end].is_not(None), f.c[end] >= begin)
+    values = case((valid, days))
+    return [
+        _percentile(0.5, values).label(f"{name}_median"),
+        _percentile(0.9, values).label(f"{name}_p90"),
+        func.count(values).label(f"{name}_cases"),
+    ]
+
+
+def _cycle_time(f: Any) -> dict[str, Any]:
+    columns = [c for name, start, end in STAGES for c in _stage_columns(f, name, start, end)]
+    row = session.execute(select(*columns).select_from(f)).one()._mapping
+    stages = [
+        {
+            "stage": name,
+            "label": str(STAGE_LABELS[name]),
+            "median_days": _round(row[f"{name}_median"]),
+            "p90_days": _round(row[f"{name}_p90"]),
+            "cases": int(row[f"{name}_cases"]),
+        }
+        for name, _start, _end in STAGES
+    ]
+    month = func.to_char(func.timezone("Asia/Shanghai", f.c.received_at), "YYYY-MM")
+    overall = case(
+        (f.c.paid_at.is_not(None), _days(f.c.created_at, f.c.paid_at)),
+    )
+    trend = session.execute(
+        select(
+            month.label("month"),
+            func.count(),
+            _count(_resolved(f)),
+            _count(_litigated(f)),
+            _percentile(0.5, overall),
+        )
+        .select_from(f)
+        .group_by(month)
+        .order_by(month)
+    ).all()
+    return {
+        "stages": stages,
+        "trend": [
+            {
+                "month": row[0],
+                "received": int(row[1]),
+                "resolved": int(row[2]),
+                "litigation": int(row[3]),
+                "overall_median_days": _round(row[4]),
+            }
+            for row in trend
+        ],
+    }
+
+
+def _agreed_payers(f: Any, filters: Filters) -> Any:
+    """The payers of each resolved case's signed agreement in force: payer, insurer, assessed
+    and agreed amounts (rounded to the fen)."""
+    newest = (
+        select(Agreement.id, Agreement.case_id, Agreement.data)
+        .join(f, f.c.case_id == Agreement.case_id)
+        .where(
+            _resolved(f),
+            Agreement.status == AgreementStatus.SIGNED,
+            Agreement.signed_at < filters.end_at,
+        )
+        .order_by(Agreement.case_id, Agreement.id.desc())
+        .ext(distinct_on(Agreement.case_id))
+        .subquery("agreement")
+    )
+    payer = (
+        func.json_array_elements(newest.c.data["payers"])
+        .table_valued(column("value", JSON))
+        .alias("p")
+    )
+    return (
+        select(
+            newest.c.case_id,
+            cast(payer.c.value["org_id"].as_string(), Integer).label("org_id"),
+            func.round(cast(payer.c.value["assessed"].as_string(), Numeric(14, 2)), 2).label(
+                "assessed"
+            ),
+            func.round(cast(payer.c.value["amount"].as_string(), Numeric(14, 2)), 2).label(
+                "agreed"
+            ),
+        )
+        .select_from(newest)
+        .join(payer, true())
+        .subquery("payers")
+    )
+
+
+def _money(value: Decimal | None) -> str:
+    return amount_text(Decimal(value or 0))
+
+
+def _amounts(f: Any, filters: Filters) -> tuple[dict[str, Any], dict[int, dict[str, Decimal]]]:
+    payers = _agreed_payers(f, filters)
+    assessed, agreed = session.execute(
+        select(
+            func.coalesce(func.sum(payers.c.assessed), 0),
+            func.coalesce(func.sum(payers.c.agreed), 0),
+        )
+    ).one()
+    paid = session.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .join(f, f.c.case_id == Payment.case_id)
+        .where(Payment.paid_on < filters.end + timedelta(days=1))
+    )
+    per_insurer = {
+        org_id: {"assessed": Decimal(a), "agreed": Decimal(b)}
+        for org_id, a, b in session.execute(
+            select(payers.c.org_id, func.sum(payers.c.assessed), func.sum(payers.c.agreed))
+            .where(payers.c.org_id.is_not(None))
+            .group_by(payers.c.org_id)
+        )
+    }
+    totals = {
+        "assessed": _money(assessed),
+        "agreed": _money(agreed),
+        "paid": _money(paid),
+        "agreed_to_assessed": _ratio(Decimal(agreed), Decimal(assessed)),
+    }
+    return totals, per_insurer
+
+
+def _ratio(part: Decimal, whole: Decimal) -> float | None:
+    return None if not whole else round(float(part / whole), 4)
+
+
+def _insurers(
+    f: Any, filters: Filters, amounts: dict[int, dict[str, Decimal]]
+) -> list[dict[str, Any]]:
+    pairs = select(
+        func.unnest(f.c.insurers).label("org_id"), f.c.rejections.label("rejections")
+    ).subquery("pairs")
+    cases = dict(
+        session.execute(select(pairs.c.org_id, func.count()).group_by(pairs.c.org_id)).all()
+    )
+    window = func.make_interval(0, 0, 0, deadlines.timers()["mediation_window"]["days"])
+    first_offer = (
+        select(
+            Offer.case_id,
+            Offer.org_id,
+            func.min(Offer.created_at).label("made_at"),
+        )
+        .join(f, f.c.case_id == Offer.case_id)
+        .where(Offer.side == OfferSide.INSURER, Offer.created_at < filters.end_at)
+        .group_by(Offer.case_id, Offer.org_id)
+        .subquery("first_offer")
+    )
+    offers = {
+        row.org_id: row
+        for row in session.execute(
+            select(
+                first_offer.c.org_id,
+                func.count().label("offers"),
+                _percentile(0.5, _days(f.c.assessed_at, first_offer.c.made_at)).label("median"),
+                _count(first_offer.c.made_at <= f.c.claims_at + window).label("within"),
+            )
+            .join(f, f.c.case_id == first_offer.c.case_id)
+            .group_by(first_offer.c.org_id)
+        )
+    }
+    last_paid = (
+        select(func.max(Payment.paid_on))
+        .where(
+            Payment.case_id == Deadline.case_id,
+            Deadline.subject == func.concat("payer:", Payment.payer),
+        )
+        .scalar_subquery()
+    )
+    due_day = cast(func.timezone("Asia/Shanghai", Deadline.due_at), Date)
+    met = Deadline.status == DeadlineStatus.MET
+    late_days = case((met, last_paid - due_day))
+    payments = {
+        row.org_id: row
+        for row in session.execute(
+            select(
+                Deadline.owner_org_id.label("org_id"),
+                _count(and_(met, last_paid <= due_day)).label("on_time"),
+                _count(and_(met, last_paid > due_day)).label("late"),
+                _percentile(0.5, case((late_days > 0, late_days))).label("days_late"),
+                _count(Deadline.status.in_(_PENDING)).label("unpaid"),
+            )
+            .join(f, f.c.case_id == Deadline.case_id)
+            .where(Deadline.kind == "insurer_payment", Deadline.due_at < filters.end_at)
+            .group_by(Deadline.owner_org_id)
+        )
+    }
+    rejections = dict(
+        session.execute(
+            select(pairs.c.org_id, func.count())
+            .where(pairs.c.rejections > 0)
+            .group_by(pairs.c.org_id)
+        ).all()
+    )
+    org_ids = sorted(set(cases) | set(amounts))
+    if filters.insurer_id is not None:
+        org_ids = [org_id for org_id in org_ids if org_id == filters.insurer_id]
+    names = dict(
+        session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))
+        ).all()
+    )
+    cards = []
+    for org_id in org_ids:
+        offer, payment, money = offers.get(org_id), payments.get(org_id), amounts.get(org_id)
+        cards.append(
+            {
+                "org_id": org_id,
+                "name": names.get(org_id, str(org_id)),
+                "cases": int(cases.get(org_id, 0)),
+                "offers": int(offer.offers) if offer else 0,
+                "first_offer_median_days": _round(offer.median) if offer else None,
+                "offers_within_window": int(offer.within) if offer else 0,
+                "payments_on_time": int(payment.on_time) if payment else 0,
+                "payments_late": int(payment.late) if payment else 0,
+                "days_late_median": _round(payment.days_late) if payment else None,
+                "payments_unpaid_past_due": int(payment.unpaid) if payment else 0,
+                "tribunal_rejections": int(rejections.get(org_id, 0)),
+                "assessed": _money(money["assessed"] if money else None),
+                "agreed": _money(money["agreed"] if money else None),
+                "agreed_to_assessed": (
+                    _ratio(money["agreed"], money["assessed"]) if money else None
+                ),
+            }
+        )
+    return cards
+
+
+_PENDING = (DeadlineStatus.OPEN, DeadlineStatus.DUE, DeadlineStatus.OVERDUE)
+
+
+def _workload(filters: Filters, visible: ColumnElement[bool]) -> dict[str, list[dict[str, Any]]]:
+    """Open cases and timers past due now, per mediation centre and per mediator. Neither the
+    period nor the case type applies: this is today's load, and the type (read from each case's
+    claims) would be worked out for every open case, seconds at 1,000,000 cases. One query by
+    centre and mediator; the two tables are its sums."""
+    now = utcnow()
+    overdue = (
+        select(Deadline.case_id, func.count().label("overdue"))
+        .where(Deadline.status.in_(_PENDING), Deadline.due_at < now)
+        .group_by(Deadline.case_id)
+        .subquery("overdue")
+    )
+    by_place = replace(filters, case_type=None)
+    rows = session.execute(
+        select(
+            Case.mediation_committee_id,
+            Case.mediator_id,
+            func.count(),
+            func.coalesce(func.sum(overdue.c.overdue), 0),
+        )
+        .outerjoin(overdue, overdue.c.case_id == Case.id)
+        .where(*_case_conditions(by_place, visible), Case.status.in_(OPEN_STATES))
+        .group_by(Case.mediation_committee_id, Case.mediator_id)
+    ).all()
+    centres: dict[int | None, list[int]] = {}
+    mediators: dict[int | None, list[int]] = {}
+    for committee_id, mediator_id, cases, timers in rows:
+        for totals, key in ((centres, committee_id), (mediators, mediator_id)):
+            total = totals.setdefault(key, [0, 0])
+            total[0] += int(cases)
+            total[1] += int(timers)
+    names = dict(
+        session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(centres))
+        ).all()
+    )
+    people = dict(
+        session.execute(select(User.id, User.display_name).where(User.id.in_(mediators))).all()
+    )
+
+    def table(totals: dict[int | None, list[int]], labels: dict[int, str]) -> list[dict[str, Any]]:
+        ordered = sorted(totals.items(), key=lambda item: (-item[1][0], item[0] or 0))
+        return [
+            {"id": key, "name": labels.get(key) or "—", "open": n, "overdue": late}
+            for key, (n, late) in ordered
+        ]
+
+    return {"centres": table(centres, names), "mediators": table(mediators, people)}
+
+
+def compute(filters: Filters, visible: ColumnElement[bool]) -> Figures:
+    """Every figure for `filters` over the cases `visible` selects (the caller's access filter),
+    so a user only ever counts the cases they may see."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise StatsUnavailable(_("The figures need the PostgreSQL database."))
+    connection = session.connection()
+    FACTS.drop(connection, checkfirst=True)
+    FACTS.create(connection)
+    query = facts(filters, visible)
+    session.execute(insert(FACTS).from_select([c.name for c in query.selected_columns], query))
+    # Statistics for the planner: without them it guesses the table's size and picks nested loops.
+    session.execute(text("ANALYZE stats_facts"))
+    f = FACTS
+    cases, rates = _case_figures(f)
+    amounts, per_insurer = _amounts(f, filters)
+    figures = Figures(
+        filters={
+            **filters.as_args(),
+            "insurer": filters.insurer_id,
+            "timezone": "Asia/Shanghai",
+        },
+        cases=cases,
+        rates=rates,
+        cycle_time=_cycle_time(f),
+        amounts=amounts,
+        insurers=_insurers(f, filters, per_insurer),
+        workload=_workload(filters, visible),
+        definitions={key: str(text) for key, text in DEFINITIONS.items()},
+    )
+    FACTS.drop(connection)
+    return figures
+
+
+def regions() -> list[str]:
+    """The counties cases are in, for the filter form."""
+    return list(
+        session.scalars(
+            select(Organization.region)
+            .where(Organization.region.is_not(None))
+            .distinct()
+            .order_by(Organization.region)
+        )
+    )
+
+
+def insurer_choices() -> list[tuple[int, str]]:
+    """The insurer organisations, for the filter form."""
+    return [
+        (row.id, row.name)
+        for row in session.execute(
+            select(Organization.id, Organization.name)
+            .where(Organization.kind == OrgKind.INSURER)
+            .order_by(Organization.name)
+        )
+    ]
+
+
+# -- tables: the page's table views, the CSV and the workbook ----------------------------------
+
+TABLE_TITLES = {
+    "cases": _l("Cases"),
+    "rates": _l("Rates"),
+    "cycle_time": _l("Cycle time"),
+    "trend": _l("Trend by month"),
+    "amounts": _l("Amounts"),
+    "insurers": _l("Insurers"),
+    "centres": _l("Workload by centre"),
+    "mediators": _l("Workload by mediator"),
+    "definitions": _l("Definitions"),
+}
+FIGURE_LABELS = {
+    "received": _l("Received"),
+    "resolved": _l("Resolved by mediation"),
+    "confirmed": _l("Confirmed by the tribunal"),
+    "litigation": _l("To litigation"),
+    "open": _l("Open"),
+    "resolution_rate": _l("Resolution rate (化解率)"),
+    "mediation_success_rate": _l("Mediation success rate (调解成功率)"),
+    "assessed": _l("Assessed (yuan)"),
+    "agreed": _l("Agreed (yuan)"),
+    "paid": _l("Paid (yuan)"),
+    "agreed_to_assessed": _l("Agreed ÷ assessed"),
+}
+INSURER_COLUMNS = (
+    ("name", _l("Insurer")),
+    ("cases", _l("Cases")),
+    ("offers", _l("Cases with an offer")),
+    ("first_offer_median_days", _l("First offer, median days")),
+    ("offers_within_window", _l("First offers within the mediation window")),
+    ("payments_on_time", _l("Payments on time")),
+    ("payments_late", _l("Payments late")),
+    ("days_late_median", _l("Days late, median")),
+    ("payments_unpaid_past_due", _l("Unpaid past due")),
+    ("tribunal_rejections", _l("Rejections at the tribunal")),
+    ("assessed", _l("Assessed (yuan)")),
+    ("agreed", _l("Agreed (yuan)")),
+    ("agreed_to_assessed", _l("Agreed ÷ assessed")),
+)
+REGULATOR_TABLES = ("amounts", "insurers", "definitions")
+
+
+def tables(data: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """Each figure group of `Figures.as_json()` as a header row and rows, in the order the page
+    and the workbook show them (only the groups `data` holds)."""
+    out: dict[str, tuple[list[str], list[list[Any]]]] = {}
+    figure, value = str(_l("Figure")), str(_l("Value"))
+    if "cases" in data:
+        out["cases"] = (
+            [figure, value],
+            [[str(FIGURE_LABELS[k]), v] for k, v in data["cases"].items()],
+        )
+    if "rates" in data:
+        out["rates"] = (
+            [figure, value],
+            [[str(FIGURE_LABELS[k]), v] for k, v in data["rates"].items()],
+        )
+    if "cycle_time" in data:
+        out["cycle_time"] = (
+            [
+                str(_l("Stage")),
+                str(_l("Median days")),
+                str(_l("90th percentile days")),
+                str(_l("Cases")),
+            ],
+            [
+                [s["label"], s["median_days"], s["p90_days"], s["cases"]]
+                for s in data["cycle_time"]["stages"]
+            ],
+        )
+        out["trend"] = (
+            [
+                str(_l("Month")),
+                str(FIGURE_LABELS["received"]),
+                str(FIGURE_LABELS["resolved"]),
+                str(FIGURE_LABELS["litigation"]),
+                str(_l("Overall, median days")),
+            ],
+            [
+                [
+                    t["month"],
+                    t["received"],
+                    t["resolved"],
+                    t["litigation"],
+                    t["overall_median_days"],
+                ]
+                for t in data["cycle_time"]["trend"]
+            ],
+        )
+    if "amounts" in data:
+        out["amounts"] = (
+            [figure, value],
+            [[str(FIGURE_LABELS[k]), v] for k, v in data["amounts"].items()],
+        )
+    if "insurers" in data:
+        out["insurers"] = (
+            [str(label) for _key, label in INSURER_COLUMNS],
+            [[card[key] for key, _label in INSURER_COLUMNS] for card in data["insurers"]],
+        )
+    if "workload" in data:
+        headers = [str(_l("Name")), str(_l("Open cases")), str(_l("Timers past due"))]
+        for group in ("centres", "mediators"):
+            out[group] = (
+                headers,
+                [[r["name"], r["open"], r["overdue"]] for r in data["workload"][group]],
+            )
+    out["definitions"] = (
+        [str(_l("Term")), str(_l("Definition"))],
+        [[key, text] for key, text in data["definitions"].items()],
+    )
+    return out
+
+
+def csv_text(headers: list[str], rows: list[list[Any]]) -> str:
+    """One table as CSV (UTF-8 with a byte-order mark added by the view, so Excel reads it).
+    A text that a spreadsheet would run as a formula (an organisation's or a county's name
+    beginning with =, +, - or @) is written with a leading apostrophe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_csv_cell(cell) for cell in headers])
+    writer.writerows([[_csv_cell(cell) for cell in row] for row in rows])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_STARTS)
+        and not _AMOUNT.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def workbook(data: dict[str, Any]) -> bytes:
+    """The figures as an .xlsx workbook: the filters, then one sheet per figure group and the
+    definitions; amounts as numbers, every text as text (never a formula)."""
+    book = Workbook()
+    book.remove(book.active)
+    filters = book.create_sheet(str(_l("Filters"))[:31])
+    for key, value in data["filters"].items():
+        _append(filters, [key, "" if value is None else str(value)])
+    for name, (headers, rows) in tables(data).items():
+        sheet = book.create_sheet(str(TABLE_TITLES[name])[:31])
+        _append(sheet, headers)
+        for row in rows:
+            _append(sheet, [_cell(cell) for cell in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _append(sheet: Any, values: list[Any]) -> None:
+    """Append a row; openpyxl takes a text beginning with = for a formula: keep it a text."""
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
+def _cell(value: Any) -> Any:
+    """Amount texts ("1234.50") become numbers in the sheet; everything else stays."""
+    if isinstance(value, str) and _AMOUNT.fullmatch(value):
+        return Decimal(value)
+    return value
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_AMOUNT = re.compile(r"-?\d+\.\d{2}")
