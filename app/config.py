@@ -174,6 +174,11 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     # Strict-Transport-Security max-age on every response (0: not sent). Browsers that saw it
     # use HTTPS only for that long; 31536000 (a year) once HTTPS works, set on the TLS proxy too.
     settings["HSTS_SECONDS"] = _int("HSTS_SECONDS", raw.get("HSTS_SECONDS", 0))
+    # An insurer payment (交强险条例 art. 29) joins the regulator's late list once more than
+    # this many days past its due date; 0: any payment past its legal due date.
+    settings["REFERRAL_OVERDUE_DAYS"] = _int(
+        "REFERRAL_OVERDUE_DAYS", raw.get("REFERRAL_OVERDUE_DAYS", 0)
+    )
     # The bearer token Prometheus sends for GET /metrics; unset, only platform admins read it.
     metrics_token = raw.get("METRICS_TOKEN")
     if metrics_token and mode == "production":

@@ -406,4 +406,8 @@ def notification_url(item: Notification, user: User) -> str:
     """Where a message leads: the page of what its case now waits for from the reader's
     organisation, else the case page; the inbox for a message about no case."""
     case = session.get(Case, item.case_id) if item.case_id else None
-    return next_url(case, user) if case is not None else url_for("notifications.index")
+    if case is not None:
+        return next_url(case, user)
+    if item.kind == "referral.issued":  # a 监管提示函 to the regulator: its list of letters
+        return url_for("oversight.referral_list")
+    return url_for("notifications.index")

@@ -226,6 +226,7 @@ API_MODULES = (
     "api_tribunal",
     "api_litigation",
     "api_stats",
+    "api_oversight",
 )
 
 

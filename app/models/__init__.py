@@ -40,10 +40,12 @@ from app.models.negotiation import (
     Payment,
 )
 from app.models.notifications import Notification
+from app.models.referrals import Referral
 from app.models.standards import StandardSetRecord
 from app.models.tribunal import Confirmation, ConfirmationStatus, RulingSequence
 
 __all__ = [
+    "Referral",
     "RulingSequence",
     "ConfirmationStatus",
     "Confirmation",
