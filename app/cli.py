@@ -654,3 +654,53 @@ def deadlines_sweep(as_of: str | None) -> None:
         f"{counts['due']} due, {counts['overdue']} overdue, "
         f"{counts['notified']} notification(s) sent"
     )
+
+
+# -- reports ----------------------------------------------------------------------------------
+
+
+@main.group("report")
+def report_group() -> None:
+    """Reports for the overseeing bodies."""
+
+
+@report_group.command("monthly")
+@click.option("--month", required=True, help="The month, YYYY-MM (e.g. 2026-11).")
+@click.option("--region", help="Only this county (default: every county and the total).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, writable=True),
+    help="Write the PDF and the workbook to this folder instead of storing them.",
+)
+@with_appcontext
+def report_monthly(month: str, region: str | None, out: str | None) -> None:
+    """Make the monthly report (道交一体化工作月报) of the whole platform: written to --out,
+    or, without it, stored, audited and announced like the scheduled job (once a month)."""
+    from pathlib import Path
+
+    from app import monthly_report, stats
+    from app.db import session
+
+    try:
+        first = monthly_report.parse_month(month)
+    except monthly_report.MalformedMonth as exc:
+        raise click.BadParameter("give the month as YYYY-MM", param_hint="--month") from exc
+    try:
+        if out is None and region is None:
+            details = monthly_report.store_report(first, monthly_report.PLATFORM_BODY)
+            session.commit()
+            if details is None:
+                click.echo(f"the report for {first:%Y-%m} was made already")
+                return
+            click.echo(f"stored {details['pdf_key']} and {details['xlsx_key']}")
+            return
+        pdf, xlsx, _data = monthly_report.make(first, region)
+    except stats.StatsUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    folder = Path(out or ".")
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"daojiao-monthly-{first:%Y-%m}" + (f"-{region}" if region else "")
+    for extension, content in (("pdf", pdf), ("xlsx", xlsx)):
+        path = folder / f"{stem}.{extension}"
+        path.write_bytes(content)
+        click.echo(f"wrote {path}")

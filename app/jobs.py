@@ -46,7 +46,7 @@ from storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
-DEFAULT_JOB_MODULES = ("workers.tasks",)
+DEFAULT_JOB_MODULES = ("workers.tasks", "app.monthly_report")
 RETRY_INTERVALS = [10, 60, 300]
 INLINE_RETRY_SECONDS = [0.5, 2.0]
 # Errors worth trying again: the database, Redis or the object store was briefly unreachable.

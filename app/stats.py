@@ -1027,6 +1027,24 @@ def workbook(data: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
+def sectioned_workbook(sections: list[tuple[str, dict[str, Any]]]) -> bytes:
+    """One sheet per (title, figures) of `sections` (the monthly report: a county each, then
+    the total), each figure group's table below its title, as `workbook` writes them."""
+    book = Workbook()
+    book.remove(book.active)
+    for title, data in sections:
+        sheet = book.create_sheet(title[:31])
+        for name, (headers, rows) in tables(data).items():
+            _append(sheet, [str(TABLE_TITLES[name])])
+            _append(sheet, headers)
+            for row in rows:
+                _append(sheet, [_cell(cell) for cell in row])
+            _append(sheet, [])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def _append(sheet: Any, values: list[Any]) -> None:
     """Append a row; openpyxl takes a text beginning with = for a formula: keep it a text."""
     sheet.append(values)

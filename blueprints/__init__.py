@@ -21,7 +21,9 @@ def register_blueprints(app: Flask) -> None:
         mediation,
         notifications,
         offers,
+        oversight,
         police,
+        reports,
         stats,
         tribunal,
     )
@@ -45,6 +47,8 @@ def register_blueprints(app: Flask) -> None:
         tribunal,
         litigation,
         stats,
+        reports,
+        oversight,
         admin,
         api,
     ):

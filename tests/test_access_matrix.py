@@ -375,6 +375,18 @@ ACCESS: dict[str, dict[str, dict[str, Outcome]]] = {
     "stats.index": {"GET": row(LOGIN, 403, 403, 403, 403, 200, 200, 200)},
     "stats.export": {"GET": row(LOGIN, 403, 403, 403, 403, 200, 200, 200)},
     "api.stats_figures": {"GET": row(401, 403, 403, 403, 403, 200, 200, 200)},
+    # -- monthly reports: admins (all) and supervisors (their organisation's); none is made.
+    "reports.monthly": {"GET": row(LOGIN, 403, 403, 403, 403, 200, 200, 403)},
+    "reports.download": {"GET": row(LOGIN, 403, 403, 403, 403, 404, 404, 403)},
+    # -- late-payment referrals: the list to admins and the overseers; a referral issued by an
+    # admin or the committee (an empty choice is refused back to the list); no referral exists.
+    "oversight.late_payments": {"GET": row(LOGIN, 403, 403, 403, 403, 200, 200, 200)},
+    "oversight.issue": {
+        "POST": row(LOGIN, 403, 403, 403, 403, *[Redirect("/oversight/late-payments")] * 2, 403)
+    },
+    "oversight.referral_list": {"GET": row(LOGIN, 403, 403, 403, 403, 200, 200, 200)},
+    "oversight.referral_pdf": {"GET": row(LOGIN, 403, 403, 403, 403, 404, 404, 404)},
+    "api.oversight_late_payments": {"GET": row(401, 403, 403, 403, 403, 200, 200, 200)},
     # -- litigation and closure
     # None of the world's cases is in litigation or paid: whoever may build a filing package
     # (the committee's mediators, the tribunal's judges, admins) or close a case (mediators,
@@ -446,6 +458,10 @@ class World:
             "victim_id": "v1",
             "offer_id": 0,
             "notification_id": 0,
+            "referral_id": 0,
+            "month": "2026-11",
+            "body": "platform",
+            "extension": "pdf",
         }
         unknown = rule.arguments - values.keys()
         assert not unknown, f"teach World.arguments to fill {sorted(unknown)} of {rule.rule}"

@@ -56,6 +56,8 @@ NOT_PAGES = {
     "police.sample_letter": "the demo's sample letter (a PDF)",
     "metrics.scrape": "Prometheus metrics in its text format (platform admins, the scraper)",
     "stats.export": "a figures table as CSV or XLSX",
+    "oversight.referral_pdf": "a referral letter (PDF)",
+    "reports.download": "a monthly report (PDF or XLSX)",
 }
 
 
@@ -108,6 +110,9 @@ VISITS = [
     Visit("admin.user", "admin", arguments={"user_id": "mediator"}),
     Visit("admin.audit_log", "admin"),
     Visit("stats.index", "admin"),
+    Visit("oversight.late_payments", "admin"),
+    Visit("oversight.referral_list", "admin"),
+    Visit("reports.monthly", "admin"),
     Visit("admin.standards", "admin"),
     Visit("admin.standards_edit", "admin", arguments={"jurisdiction": "shanxi", "year": 2023}),
     Visit("admin.standards_new", "admin"),

@@ -154,6 +154,11 @@ def walk(centre: Centre, client: FlaskClient, headers: dict[str, str]) -> dict[s
         "user_id": [centre.adjuster.id],
         "jurisdiction": ["山西"],
         "year": [2024],
+        # Overseers' documents (referral letters, monthly reports): none is the adjuster's.
+        "referral_id": [1],
+        "month": ["2026-11"],
+        "body": ["platform"],
+        "extension": ["pdf"],
     }
     answers = {}
     for rule in centre.app.url_map.iter_rules():

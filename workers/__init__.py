@@ -77,7 +77,7 @@ def _beat_forever(app: Flask, stop: threading.Event, name: str) -> None:
 
 
 def _sweep_forever(app: Flask, stop: threading.Event) -> None:
-    from app import audit, integrity, jobs, objects
+    from app import audit, integrity, jobs, monthly_report, objects
     from workers import tasks
 
     interval = app.config["JOB_SWEEP_SECONDS"]
@@ -91,6 +91,7 @@ def _sweep_forever(app: Flask, stop: threading.Event) -> None:
                 tasks.sweep_deadlines_in(app)
                 objects.sweep_orphans_if_due(app)
                 integrity.schedule_nightly_if_due(app)
+                monthly_report.schedule_if_due(app)
                 if audit_every and time.monotonic() >= next_audit:
                     tasks.advance_audit_checkpoint(app)
                     next_audit = time.monotonic() + audit_every
