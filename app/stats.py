@@ -694,14 +694,7 @@ def _insurers(
             .group_by(first_offer.c.org_id)
         )
     }
-    last_paid = (
-        select(func.max(Payment.paid_on))
-        .where(
-            Payment.case_id == Deadline.case_id,
-            Deadline.subject == func.concat("payer:", Payment.payer),
-        )
-        .scalar_subquery()
-    )
+    last_paid = deadlines.last_payment_date()
     due_day = cast(func.timezone("Asia/Shanghai", Deadline.due_at), Date)
     met = Deadline.status == DeadlineStatus.MET
     late_days = case((met, last_paid - due_day))

@@ -8,13 +8,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ScalarSelect, and_, func, or_, select
 
 from app import access, audit
 from app.db import session, utcnow
 from app.i18n import local_time
 from app.labels import N_, WAITING_STEPS
-from app.models import Case, Deadline, DeadlineStatus, Organization, Role, User
+from app.models import Case, Deadline, DeadlineStatus, Organization, Payment, Role, User
 from app.services import liability, notifications
 
 OPEN_STATES = (DeadlineStatus.OPEN, DeadlineStatus.DUE, DeadlineStatus.OVERDUE)
@@ -27,6 +27,19 @@ def timers() -> dict[str, dict[str, Any]]:
     """The statutory timers (days and legal basis) from `app/data/deadlines.json`."""
     text = resources.files("app").joinpath("data", "deadlines.json").read_text(encoding="utf-8")
     return json.loads(text)["timers"]
+
+
+def last_payment_date() -> ScalarSelect:
+    """Per `Deadline` row of an insurer payment timer (subject `payer:<code>`): the date of the
+    last payment that payer made on the case, for correlated use in a query of deadlines."""
+    return (
+        select(func.max(Payment.paid_on))
+        .where(
+            Payment.case_id == Deadline.case_id,
+            Deadline.subject == func.concat("payer:", Payment.payer),
+        )
+        .scalar_subquery()
+    )
 
 
 def add_statutory_deadline(

@@ -33,12 +33,12 @@ from app.models import (
     DeadlineStatus,
     Organization,
     OrgKind,
-    Payment,
     Referral,
     Role,
     User,
 )
 from app.objects import get_store
+from app.services import deadlines
 from app.services.notifications import notify_org
 
 # Who lists late payments; who issues referrals (an admin or the committee, issue 16).
@@ -116,14 +116,7 @@ def late_payments(
     today = today or beijing_today()
     if overdue_days is None:
         overdue_days = current_overdue_days()
-    last_paid = (
-        select(func.max(Payment.paid_on))
-        .where(
-            Payment.case_id == Deadline.case_id,
-            Deadline.subject == func.concat("payer:", Payment.payer),
-        )
-        .scalar_subquery()
-    )
+    last_paid = deadlines.last_payment_date()
     query = (
         select(Deadline, Case.number, Case.region, Organization.name, last_paid.label("paid_on"))
         .join(Case, Case.id == Deadline.case_id)
