@@ -138,7 +138,9 @@ def worker(
     flask_app: Flask, tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`daojiao worker` in its own process group (with `env` over the test settings); stopped
-    (warm) when the block ends."""
+    (warm) when the block ends, with every process of its group: RQ's scheduler is a forked
+    child that outlives a worker killed outright (a test's job kills it), and would hold the
+    scheduler locks of the Redis database the next tests use."""
     log = tmp_path / f"worker-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -154,11 +156,11 @@ def worker(
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        with contextlib.suppress(ProcessLookupError):  # nothing of the group is left
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def descendants(pid: int) -> list[int]:
