@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app import audit
 from app.db import session, utcnow
+from app.errors import EvidenceAltered
 from app.models import AuditEvent, Document
-from storage import KEY_PREFIXES, ObjectNotFound, ObjectStore, StorageError
+from storage import KEY_PREFIXES, IntegrityError, ObjectNotFound, ObjectStore, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,38 @@ class SweepResult:
     checked: int = 0
     orphans: list[str] = field(default_factory=list)
     quarantined: dict[str, str] = field(default_factory=dict)
+
+
+def read_verified(
+    key: str,
+    sha256: str,
+    *,
+    altered: str,
+    subject: str,
+    case_id: int | None = None,
+    details: dict | None = None,
+) -> bytes:
+    """An object's bytes, checked against the SHA-256 recorded when it was stored. An altered
+    one is logged as `altered` (in a transaction of its own: kept whatever the request does)
+    and refused, a missing one refused: neither is ever served."""
+    try:
+        return get_store().read(key, sha256=sha256)
+    except IntegrityError as exc:
+        audit.record_now(
+            altered,
+            actor_id=None,
+            case_id=case_id,
+            subject=subject,
+            details=details if details is not None else {"error": str(exc)},
+        )
+        raise EvidenceAltered(
+            _(
+                "The stored file no longer matches its recorded fingerprint and is not served. "
+                "The administrators have been told."
+            )
+        ) from exc
+    except ObjectNotFound as exc:
+        raise EvidenceAltered(_("The stored file is missing."), code="evidence_missing") from exc
 
 
 def _batches(keys: Iterable[str]) -> Iterator[list[str]]:

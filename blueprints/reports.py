@@ -11,11 +11,10 @@ from flask import Blueprint, Response, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import access, audit, monthly_report
-from app.errors import EvidenceAltered, NotFound
+from app import access, monthly_report
+from app.errors import NotFound
 from app.models import Role
-from app.objects import get_store
-from storage import IntegrityError, ObjectNotFound
+from app.objects import read_verified
 
 REPORT_ROLES = (Role.ADMIN, Role.SUPERVISOR)
 MEDIA_TYPES = {"pdf": monthly_report.PDF_TYPE, "xlsx": monthly_report.XLSX_TYPE}
@@ -49,20 +48,13 @@ def _readable(month: str, body: str) -> dict[str, Any]:
 def download(month: str, body: str, extension: str):
     details = _readable(month, body)
     key, sha256 = details[f"{extension}_key"], details[f"{extension}_sha256"]
-    try:
-        data = get_store().read(key, sha256=sha256)
-    except IntegrityError as exc:
-        audit.record_now(
-            "report.altered", actor_id=None, subject=f"monthly:{month}:{body}", details={"key": key}
-        )
-        raise EvidenceAltered(
-            _(
-                "The stored file no longer matches its recorded fingerprint and is not served. "
-                "The administrators have been told."
-            )
-        ) from exc
-    except ObjectNotFound as exc:
-        raise EvidenceAltered(_("The stored file is missing."), code="evidence_missing") from exc
+    data = read_verified(
+        key,
+        sha256,
+        altered="report.altered",
+        subject=f"monthly:{month}:{body}",
+        details={"key": key},
+    )
     name = f"daojiao-monthly-{month}-{body}.{extension}"
     response = Response(data, mimetype=MEDIA_TYPES[extension])
     response.headers["Content-Disposition"] = (

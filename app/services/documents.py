@@ -8,13 +8,13 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit, jobs, rendering, validation
+from app import access, audit, jobs, objects, rendering, validation
 from app.db import session
-from app.errors import EvidenceAltered, InvalidTransition, NotFound, ValidationFailed
+from app.errors import InvalidTransition, NotFound, ValidationFailed
 from app.models import FINISHED_STATES, Case, Document, Role, User
 from app.money import amount_text
 from app.objects import get_store
-from storage import IntegrityError, ObjectNotFound, new_key
+from storage import new_key
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 EVIDENCE_KINDS = ("photo", "medical_bill", "appraisal", "other")
@@ -229,24 +229,13 @@ def previews(documents: list[Document]) -> dict[int, Document]:
 
 def read_document(document: Document) -> bytes:
     """The document's bytes, checked against the SHA-256 recorded when it was stored."""
-    try:
-        return get_store().read(document.object_key, sha256=document.sha256)
-    except IntegrityError as exc:
-        audit.record_now(
-            "document.altered",
-            actor_id=None,
-            case_id=document.case_id,
-            subject=f"document:{document.id}",
-            details={"error": str(exc)},
-        )
-        raise EvidenceAltered(
-            _(
-                "The stored file no longer matches its recorded fingerprint and is not served. "
-                "The administrators have been told."
-            )
-        ) from exc
-    except ObjectNotFound as exc:
-        raise EvidenceAltered(_("The stored file is missing."), code="evidence_missing") from exc
+    return objects.read_verified(
+        document.object_key,
+        document.sha256,
+        altered="document.altered",
+        subject=f"document:{document.id}",
+        case_id=document.case_id,
+    )
 
 
 def render_page_images(document: Document, data: bytes) -> list[list[float]]:

@@ -37,7 +37,7 @@ from app.models import (
     Role,
     User,
 )
-from app.objects import get_store
+from app.objects import get_store, read_verified
 from app.services import deadlines
 from app.services.notifications import notify_org
 
@@ -285,4 +285,10 @@ def get_referral(user: User, referral_id: int) -> Referral:
 
 def referral_pdf(user: User, referral_id: int) -> tuple[Referral, bytes]:
     referral = get_referral(user, referral_id)
-    return referral, get_store().read(referral.object_key, sha256=referral.pdf_sha256)
+    data = read_verified(
+        referral.object_key,
+        referral.pdf_sha256,
+        altered="referral.altered",
+        subject=f"referral:{referral.id}",
+    )
+    return referral, data
