@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import exists, select, text
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from app import audit, jobs
@@ -416,21 +416,13 @@ def schedule_nightly_if_due(app: Flask, now: datetime | None = None) -> list[Job
     start = night_start(now or utcnow())
     if start is None or app.extensions.get(NIGHT_SCHEDULED) == start:
         return []
-    with app.app_context():
-        try:
-            scheduled = _schedule_once(start)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    scheduled = jobs.schedule_once_across_workers(app, _SCHEDULE_LOCK, lambda: _missing(start))
     app.extensions[NIGHT_SCHEDULED] = start
     return scheduled
 
 
-def _schedule_once(start: datetime) -> list[Job]:
-    if session.get_bind().dialect.name == "postgresql":
-        # Held to the commit: a second worker waits, then sees the first one's jobs.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEDULE_LOCK})
+def _missing(start: datetime) -> list[Job]:
+    """Schedule those of tonight's checks not scheduled since `start`."""
     scheduled = []
     for kind in NIGHTLY_JOBS:
         done = session.scalar(select(exists().where(Job.kind == kind, Job.created_at >= start)))

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from flask import Flask, current_app
@@ -34,7 +34,7 @@ from rq.job import Job as RQJob
 from rq.job import JobStatus as RQStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import Connection, delete, event, or_, select, update
+from sqlalchemy import Connection, delete, event, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -59,6 +59,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 _PENDING = "daojiao.pending_jobs"
+T = TypeVar("T")
 # The app extension holding this process's worker name (set by `workers.run_worker` only).
 WORKER_NAME = "daojiao.worker"
 
@@ -576,6 +577,22 @@ def run_inline(job_id: int) -> None:
             # must not be reported as failed because of a bug in a job.
             log.exception("job %s failed with an internal error", job_id)
             return
+
+
+def schedule_once_across_workers(app: Flask, lock_key: int, schedule: Callable[[], T]) -> T:
+    """Run `schedule` (it looks for the period's job rows and schedules the missing ones) and
+    commit, under a PostgreSQL advisory lock held to the commit: of several workers' sweepers
+    asking at once, the second waits, then sees the first one's rows."""
+    with app.app_context():
+        try:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
+            scheduled = schedule()
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    return scheduled
 
 
 def heartbeat(name: str) -> None:

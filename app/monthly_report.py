@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import ColumnElement, and_, exists, false, select, text, true
+from sqlalchemy import ColumnElement, and_, exists, false, select, true
 
 from app import audit, jobs, stats
 from app.clock import BEIJING
@@ -232,19 +232,14 @@ def schedule_if_due(app: Flask, now: datetime | None = None) -> Job | None:
     if month is None or app.extensions.get(_SCHEDULED) == month:
         return None
     subject = month.year * 100 + month.month
-    with app.app_context():
-        try:
-            if session.get_bind().dialect.name == "postgresql":
-                # Held to the commit: a second worker waits, then sees the first one's job.
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEDULE_LOCK})
-            done = session.scalar(
-                select(exists().where(Job.kind == JOB_KIND, Job.subject_id == subject))
-            )
-            job = None if done else jobs.schedule(JOB_KIND, subject_id=subject)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+
+    def missing() -> Job | None:
+        done = session.scalar(
+            select(exists().where(Job.kind == JOB_KIND, Job.subject_id == subject))
+        )
+        return None if done else jobs.schedule(JOB_KIND, subject_id=subject)
+
+    job = jobs.schedule_once_across_workers(app, _SCHEDULE_LOCK, missing)
     app.extensions[_SCHEDULED] = month
     return job
 
