@@ -317,6 +317,7 @@ def test_a_stopping_worker_does_not_wait_on_its_control_channel(redis_url: str) 
 
 
 def test_page_images_have_a_queue_of_their_own_after_the_rest() -> None:
+    jobs.load_handlers(list(jobs.DEFAULT_JOB_MODULES))  # as an app does, whichever test ran first
     assert jobs.HANDLERS["documents.preview"].queue == "preview"
     assert jobs.queues()[-1] == "preview"
 
