@@ -49,18 +49,24 @@ def case_filter(user: User, *, per_row: bool = False) -> ColumnElement[bool]:
             region = user.organization.region
             if region is None:
                 return false()
-            return and_(Case.region == region, Case.status != CaseStatus.DRAFT)
+            return and_(in_region(region), Case.status != CaseStatus.DRAFT)
         case Role.REGULATOR:
             # The region's confirmed cases an insurer is on: the insurers' conduct it oversees.
             region = user.organization.region
             if region is None:
                 return false()
             return and_(
-                Case.region == region,
+                in_region(region),
                 Case.status.not_in([CaseStatus.DRAFT, CaseStatus.WITHDRAWN]),
                 exists().where(CaseInsurer.case_id == Case.id),
             )
     return false()
+
+
+def in_region(region: str) -> ColumnElement[bool]:
+    """Cases of `region` or of a place within it: regions are written from the province down
+    (山西省吕梁市 holds 山西省吕梁市离石区), so a city's body oversees its counties' cases."""
+    return Case.region.startswith(region, autoescape=True)
 
 
 # Roles that open case files (the list, a case's pages, its documents); any other role is

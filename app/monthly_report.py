@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import ColumnElement, and_, exists, false, select, true
 
-from app import audit, jobs, stats
+from app import access, audit, jobs, stats
 from app.clock import BEIJING
 from app.db import session, utcnow
 from app.documents.monthly import TOTAL, render_monthly
@@ -71,7 +71,7 @@ class Body:
             return true()
         if self.region is None:
             return false()
-        return and_(Case.region == self.region, Case.status != CaseStatus.DRAFT)
+        return and_(access.in_region(self.region), Case.status != CaseStatus.DRAFT)
 
 
 PLATFORM_BODY = Body(PLATFORM, "道交一体化平台", None, None)

@@ -67,6 +67,26 @@ def test_regulator_figures_cover_its_regions_insured_cases_only(app: Flask) -> N
     assert _seen(regulator, cases) == {"insured"}
 
 
+def test_a_citys_overseers_see_the_cases_of_its_counties_only(app: Flask) -> None:
+    police, insurer = make_org(OrgKind.POLICE), make_org(OrgKind.INSURER)
+    cases = _cases(police, insurer)
+    cases["county"] = make_case(
+        police=police, status=CaseStatus.NEGOTIATING, insurer=insurer, region="山西省吕梁市中阳县"
+    )
+    cases["other_city"] = make_case(
+        police=police, status=CaseStatus.NEGOTIATING, insurer=insurer, region="山西省太原市"
+    )
+    city = "山西省吕梁市"
+    supervisor = make_user(make_org(OrgKind.SUPERVISION, region=city))
+    regulator = make_user(make_org(OrgKind.REGULATOR, region=city))
+
+    assert _seen(supervisor, cases) == {"confirmed", "insured", "withdrawn_insured", "county"}
+    assert _seen(regulator, cases) == {"insured", "county"}
+    # A region is text, not a pattern: LIKE's wildcards in it match only themselves.
+    assert _seen(make_user(make_org(OrgKind.SUPERVISION, region="山西省%")), cases) == set()
+    assert _seen(make_user(make_org(OrgKind.SUPERVISION, region="山西省_梁市")), cases) == set()
+
+
 def test_overseers_without_a_region_see_nothing(app: Flask) -> None:
     cases = _cases(make_org(OrgKind.POLICE), make_org(OrgKind.INSURER))
     for kind in (OrgKind.SUPERVISION, OrgKind.REGULATOR):

@@ -340,3 +340,17 @@ def test_the_same_data_gives_the_same_pdf(app: Flask) -> None:
     }
     font = app.config["DAOJIAO_CJK_FONT"]
     assert render_referral(data, font) == render_referral(data, font)
+
+
+def test_a_referral_goes_to_the_nearest_regulator_over_the_cases_region(app: Flask) -> None:
+    from app.errors import ValidationFailed
+
+    city = factories.make_org(OrgKind.REGULATOR, region="山西省吕梁市")
+    county = factories.make_org(OrgKind.REGULATOR, region="山西省吕梁市离石区")
+
+    assert referrals._regulator_of("山西省吕梁市离石区") == county
+    assert referrals._regulator_of("山西省吕梁市中阳县") == city
+    with pytest.raises(ValidationFailed):
+        referrals._regulator_of("山西省太原市小店区")
+    with pytest.raises(ValidationFailed):
+        referrals._regulator_of(None)

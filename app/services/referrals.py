@@ -161,18 +161,19 @@ def late_payments(
 
 
 def _regulator_of(region: str | None) -> Organization:
-    regulator = session.scalars(
+    """The financial regulator over `region`: the nearest one, a county's before its city's."""
+    regulators = session.scalars(
         select(Organization)
-        .where(Organization.kind == OrgKind.REGULATOR, Organization.region == region)
+        .where(Organization.kind == OrgKind.REGULATOR, Organization.region.is_not(None))
         .order_by(Organization.id)
-        .limit(1)
-    ).first()
-    if region is None or regulator is None:
+    )
+    over = [org for org in regulators if region and region.startswith(org.region)]
+    if not over:
         raise ValidationFailed(
             _("No financial regulator is registered for the region of these cases."),
             field="items",
         )
-    return regulator
+    return max(over, key=lambda org: len(org.region))
 
 
 def _next_number(today: date) -> str:
