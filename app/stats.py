@@ -8,8 +8,9 @@ end. The cohort of a period is the cases the police confirmed in it (received); 
 stage times are those of that cohort. No Flask request here: the views pass `Filters` and the
 caller's access filter (`access.case_filter(user)`).
 
-PostgreSQL only (medians by `percentile_cont`, JSON by `json_array_elements`); on the embedded
-SQLite database the figures answer 501.
+The same queries run on PostgreSQL and on the demo's embedded SQLite (app/portable_sql.py
+spells what the two write differently); only the agreements' payers are read from their JSON in
+Python on SQLite, which has no exact decimal arithmetic in SQL.
 """
 
 from __future__ import annotations
@@ -30,9 +31,7 @@ from sqlalchemy import (
     JSON,
     Column,
     ColumnElement,
-    Date,
     DateTime,
-    Float,
     Integer,
     MetaData,
     Numeric,
@@ -45,20 +44,19 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal,
     not_,
     or_,
     select,
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import True_
 
+from app import access
 from app.clock import BEIJING
+from app.compensation.money import to_fen
 from app.db import session, utcnow
-from app.errors import DomainError, ValidationFailed
+from app.errors import ValidationFailed
 from app.models import (
     Agreement,
     AgreementStatus,
@@ -66,7 +64,6 @@ from app.models import (
     Case,
     CaseInsurer,
     CaseStatus,
-    Claim,
     Deadline,
     DeadlineStatus,
     Offer,
@@ -77,6 +74,7 @@ from app.models import (
     User,
 )
 from app.money import amount_text
+from app.portable_sql import beijing_date, beijing_month, dates_apart, days_between, percentile
 from app.services import deadlines
 
 CASE_TYPES = ("injury", "death", "property")
@@ -104,13 +102,7 @@ ACTIONS = (
     "confirmation.confirmed",
     "case.paid",
 )
-DAY_SECONDS = 86400.0
 MAX_PERIOD_DAYS = 3660
-
-
-class StatsUnavailable(DomainError):
-    status = 501
-    code = "stats_unavailable"
 
 
 # The written definitions, shown on the page and in the JSON (`definitions`).
@@ -280,47 +272,27 @@ class Figures:
 # -- the cohort and each case's facts --------------------------------------------------------
 
 
-def case_type_condition(case_type: str) -> ColumnElement[bool]:
-    """Cases of `case_type` by the latest claims filed (see DEFINITIONS["case_type"])."""
-    newer = aliased(Claim)
-    latest = (
-        select(func.max(newer.id)).where(newer.case_id == Case.id).correlate(Case).scalar_subquery()
-    )
-    victims = func.json_array_elements(Claim.data["victims"]).table_valued(column("value", JSON))
-    victims = victims.alias("victim")
-    keys = func.json_object_keys(victims.c.value["items"]).table_valued("item")
-    keys = keys.render_derived(name="item_keys")
-    item = keys.c.item
-
-    def claims_any(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-        return exists(
-            select(literal(1))
-            .select_from(Claim)
-            .join(victims, true())
-            .join(keys, true())
-            .where(Claim.case_id == Case.id, Claim.id == latest, condition)
-            .correlate(Case)
-        )
-
-    death = claims_any(item.in_(DEATH_ITEMS))
-    personal = claims_any(item.not_in(PROPERTY_ITEMS))
-    if case_type == "death":
-        return death
-    if case_type == "injury":
-        return and_(personal, not_(death))
-    return and_(exists(select(Claim.id).where(Claim.id == latest)), not_(personal))
+def case_type_of(claims: Mapping[str, Any]) -> str:
+    """The type of a case whose latest claims are `claims` (see DEFINITIONS["case_type"]);
+    kept on the case (`Case.case_type`) when claims are filed."""
+    items = [key for victim in claims.get("victims") or [] for key in victim.get("items") or {}]
+    if any(item in DEATH_ITEMS for item in items):
+        return "death"
+    if any(item not in PROPERTY_ITEMS for item in items):
+        return "injury"
+    return "property"
 
 
 def _case_conditions(filters: Filters, visible: ColumnElement[bool]) -> list[ColumnElement[bool]]:
     conditions = [visible]
     if filters.region:
-        conditions.append(Case.region == filters.region)
+        conditions.append(access.in_region(filters.region))
     if filters.insurer_id is not None:
         conditions.append(
             exists().where(CaseInsurer.case_id == Case.id, CaseInsurer.org_id == filters.insurer_id)
         )
     if filters.case_type:
-        conditions.append(case_type_condition(filters.case_type))
+        conditions.append(Case.case_type == filters.case_type)
     return conditions
 
 
@@ -367,7 +339,7 @@ def facts(filters: Filters, visible: ColumnElement[bool]) -> Select:
         .group_by(AuditEvent.case_id)
         .subquery("events")
     )
-    target = func.json_extract_path_text(AuditEvent.details, "status", "1")
+    target = AuditEvent.details[("status", 1)].as_string()
     rejections = (
         select(
             AuditEvent.case_id.label("case_id"),
@@ -393,12 +365,6 @@ def facts(filters: Filters, visible: ColumnElement[bool]) -> Select:
             "litigation_at"
         ),
         func.coalesce(rejections.c.rejections, 0).label("rejections"),
-        # The case's insurers, looked up by key for each case: joined afterwards, PostgreSQL
-        # would read all of case_insurers (a row per case and insurer) for a month's cases.
-        select(func.array_agg(CaseInsurer.org_id))
-        .where(CaseInsurer.case_id == events.c.case_id)
-        .scalar_subquery()
-        .label("insurers"),
     ).outerjoin(rejections, rejections.c.case_id == events.c.case_id)
 
 
@@ -425,10 +391,30 @@ FACTS = Table(
         )
     ),
     Column("rejections", Integer),
-    Column("insurers", ARRAY(Integer)),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
+# The received cases' insurers (a row per case and insurer), and the payers of their signed
+# agreements with the amounts in fen (integers: exact sums on every database).
+INSURERS = Table(
+    "stats_insurers",
+    FACTS.metadata,
+    Column("case_id", Integer, primary_key=True, autoincrement=False),
+    Column("org_id", Integer, primary_key=True, autoincrement=False),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+PAYERS = Table(
+    "stats_payers",
+    FACTS.metadata,
+    Column("case_id", Integer),
+    Column("org_id", Integer),
+    Column("assessed_fen", Integer),
+    Column("agreed_fen", Integer),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+TABLES = (FACTS, INSURERS, PAYERS)
 
 
 def _litigated(f: Any) -> ColumnElement[bool]:
@@ -468,11 +454,11 @@ def figure_cases(figure: str, filters: Filters, visible: ColumnElement[bool]) ->
 
 
 def _days(start: Any, end: Any) -> Any:
-    return cast(func.extract("epoch", end - start), Float) / DAY_SECONDS
+    return days_between(start, end)
 
 
 def _percentile(fraction: float, value: Any) -> Any:
-    return func.percentile_cont(fraction).within_group(value)
+    return percentile(fraction, value)
 
 
 def _round(value: float | None, places: int = 1) -> float | None:
@@ -529,8 +515,13 @@ STAGE_LABELS = {
 }
 
 
+def _later(first: Any, second: Any) -> Any:
+    """The later of two times, either of which may be missing (PostgreSQL's `greatest`)."""
+    return case((or_(first.is_(None), second > first), second), else_=first)
+
+
 def _stage_columns(f: Any, name: str, start: str | None, end: str) -> list[Any]:
-    begin = func.greatest(f.c.agreed_at, f.c.confirmed_at) if start is None else f.c[start]
+    begin = _later(f.c.agreed_at, f.c.confirmed_at) if start is None else f.c[start]
     days = _days(begin, f.c[end])
     valid = and_(begin.is_not(None), f.c[end].is_not(None), f.c[end] >= begin)
     values = case((valid, days))
@@ -554,7 +545,7 @@ def _cycle_time(f: Any) -> dict[str, Any]:
         }
         for name, _start, _end in STAGES
     ]
-    month = func.to_char(func.timezone("Asia/Shanghai", f.c.received_at), "YYYY-MM")
+    month = beijing_month(f.c.received_at)
     overall = case(
         (f.c.paid_at.is_not(None), _days(f.c.created_at, f.c.paid_at)),
     )
@@ -585,73 +576,100 @@ def _cycle_time(f: Any) -> dict[str, Any]:
     }
 
 
-def _agreed_payers(f: Any, filters: Filters) -> Any:
-    """The payers of each resolved case's signed agreement in force: payer, insurer, assessed
-    and agreed amounts (rounded to the fen)."""
+def _newest_signed(f: Any, filters: Filters) -> Select:
+    """Each resolved case's signed agreement in force at the period's end: its newest."""
     newest = (
-        select(Agreement.id, Agreement.case_id, Agreement.data)
+        select(func.max(Agreement.id).label("id"))
         .join(f, f.c.case_id == Agreement.case_id)
         .where(
             _resolved(f),
             Agreement.status == AgreementStatus.SIGNED,
             Agreement.signed_at < filters.end_at,
         )
-        .order_by(Agreement.case_id, Agreement.id.desc())
-        .ext(distinct_on(Agreement.case_id))
-        .subquery("agreement")
+        .group_by(Agreement.case_id)
+        .subquery("newest")
     )
+    return select(Agreement.case_id, Agreement.data).join(newest, newest.c.id == Agreement.id)
+
+
+def _fen(value: Any) -> Any:
+    return cast(func.round(cast(value, Numeric(14, 2)) * 100), Integer)
+
+
+def _write_payers(f: Any, filters: Filters) -> None:
+    """The payers of each resolved case's agreement in force (payer's insurer, assessed and
+    agreed amounts rounded to the fen) into `PAYERS`: by PostgreSQL's JSON functions there,
+    read in Python on SQLite, whose SQL has no exact decimals."""
+    newest = _newest_signed(f, filters)
+    if session.get_bind().dialect.name != "postgresql":
+        rows = [
+            {
+                "case_id": case_id,
+                "org_id": payer.get("org_id"),
+                "assessed_fen": int(to_fen(Decimal(str(payer.get("assessed") or 0))) * 100),
+                "agreed_fen": int(to_fen(Decimal(str(payer.get("amount") or 0))) * 100),
+            }
+            for case_id, data in session.execute(newest)
+            for payer in (data or {}).get("payers") or []
+        ]
+        if rows:
+            session.execute(insert(PAYERS), rows)
+        return
+    agreements = newest.subquery("agreement")
     payer = (
-        func.json_array_elements(newest.c.data["payers"])
+        func.json_array_elements(agreements.c.data["payers"])
         .table_valued(column("value", JSON))
         .alias("p")
     )
-    return (
+    query = (
         select(
-            newest.c.case_id,
-            cast(payer.c.value["org_id"].as_string(), Integer).label("org_id"),
-            func.round(cast(payer.c.value["assessed"].as_string(), Numeric(14, 2)), 2).label(
-                "assessed"
-            ),
-            func.round(cast(payer.c.value["amount"].as_string(), Numeric(14, 2)), 2).label(
-                "agreed"
-            ),
+            agreements.c.case_id,
+            cast(payer.c.value["org_id"].as_string(), Integer),
+            _fen(payer.c.value["assessed"].as_string()),
+            _fen(payer.c.value["amount"].as_string()),
         )
-        .select_from(newest)
+        .select_from(agreements)
         .join(payer, true())
-        .subquery("payers")
     )
+    session.execute(insert(PAYERS).from_select([c.name for c in PAYERS.c], query))
 
 
 def _money(value: Decimal | None) -> str:
     return amount_text(Decimal(value or 0))
 
 
+def _yuan(fen: int | None) -> Decimal:
+    return Decimal(int(fen or 0)) / 100
+
+
 def _amounts(f: Any, filters: Filters) -> tuple[dict[str, Any], dict[int, dict[str, Decimal]]]:
-    payers = _agreed_payers(f, filters)
-    assessed, agreed = session.execute(
-        select(
-            func.coalesce(func.sum(payers.c.assessed), 0),
-            func.coalesce(func.sum(payers.c.agreed), 0),
+    p = PAYERS
+    assessed, agreed = (
+        _yuan(value)
+        for value in session.execute(
+            select(func.sum(p.c.assessed_fen), func.sum(p.c.agreed_fen))
+        ).one()
+    )
+    paid = _yuan(
+        session.scalar(
+            select(func.sum(_fen(Payment.amount)))
+            .join(f, f.c.case_id == Payment.case_id)
+            .where(Payment.paid_on < filters.end + timedelta(days=1))
         )
-    ).one()
-    paid = session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0))
-        .join(f, f.c.case_id == Payment.case_id)
-        .where(Payment.paid_on < filters.end + timedelta(days=1))
     )
     per_insurer = {
-        org_id: {"assessed": Decimal(a), "agreed": Decimal(b)}
+        org_id: {"assessed": _yuan(a), "agreed": _yuan(b)}
         for org_id, a, b in session.execute(
-            select(payers.c.org_id, func.sum(payers.c.assessed), func.sum(payers.c.agreed))
-            .where(payers.c.org_id.is_not(None))
-            .group_by(payers.c.org_id)
+            select(p.c.org_id, func.sum(p.c.assessed_fen), func.sum(p.c.agreed_fen))
+            .where(p.c.org_id.is_not(None))
+            .group_by(p.c.org_id)
         )
     }
     totals = {
         "assessed": _money(assessed),
         "agreed": _money(agreed),
         "paid": _money(paid),
-        "agreed_to_assessed": _ratio(Decimal(agreed), Decimal(assessed)),
+        "agreed_to_assessed": _ratio(agreed, assessed),
     }
     return totals, per_insurer
 
@@ -663,13 +681,11 @@ def _ratio(part: Decimal, whole: Decimal) -> float | None:
 def _insurers(
     f: Any, filters: Filters, amounts: dict[int, dict[str, Decimal]]
 ) -> list[dict[str, Any]]:
-    pairs = select(
-        func.unnest(f.c.insurers).label("org_id"), f.c.rejections.label("rejections")
-    ).subquery("pairs")
+    pairs = INSURERS
     cases = dict(
         session.execute(select(pairs.c.org_id, func.count()).group_by(pairs.c.org_id)).all()
     )
-    window = func.make_interval(0, 0, 0, deadlines.timers()["mediation_window"]["days"])
+    window_days = deadlines.timers()["mediation_window"]["days"]
     first_offer = (
         select(
             Offer.case_id,
@@ -688,16 +704,16 @@ def _insurers(
                 first_offer.c.org_id,
                 func.count().label("offers"),
                 _percentile(0.5, _days(f.c.assessed_at, first_offer.c.made_at)).label("median"),
-                _count(first_offer.c.made_at <= f.c.claims_at + window).label("within"),
+                _count(_days(f.c.claims_at, first_offer.c.made_at) <= window_days).label("within"),
             )
             .join(f, f.c.case_id == first_offer.c.case_id)
             .group_by(first_offer.c.org_id)
         )
     }
     last_paid = deadlines.last_payment_date()
-    due_day = cast(func.timezone("Asia/Shanghai", Deadline.due_at), Date)
+    due_day = beijing_date(Deadline.due_at)
     met = Deadline.status == DeadlineStatus.MET
-    late_days = case((met, last_paid - due_day))
+    late_days = case((met, dates_apart(due_day, last_paid)))
     payments = {
         row.org_id: row
         for row in session.execute(
@@ -716,7 +732,8 @@ def _insurers(
     rejections = dict(
         session.execute(
             select(pairs.c.org_id, func.count())
-            .where(pairs.c.rejections > 0)
+            .join(f, f.c.case_id == pairs.c.case_id)
+            .where(f.c.rejections > 0)
             .group_by(pairs.c.org_id)
         ).all()
     )
@@ -810,16 +827,27 @@ def _workload(filters: Filters, visible: ColumnElement[bool]) -> dict[str, list[
 def compute(filters: Filters, visible: ColumnElement[bool]) -> Figures:
     """Every figure for `filters` over the cases `visible` selects (the caller's access filter),
     so a user only ever counts the cases they may see."""
-    if session.get_bind().dialect.name != "postgresql":
-        raise StatsUnavailable(_("The figures need the PostgreSQL database."))
     connection = session.connection()
-    FACTS.drop(connection, checkfirst=True)
-    FACTS.create(connection)
+    for table in TABLES:
+        table.drop(connection, checkfirst=True)
+        table.create(connection)
     query = facts(filters, visible)
     session.execute(insert(FACTS).from_select([c.name for c in query.selected_columns], query))
-    # Statistics for the planner: without them it guesses the table's size and picks nested loops.
-    session.execute(text("ANALYZE stats_facts"))
     f = FACTS
+    session.execute(
+        insert(INSURERS).from_select(
+            ["case_id", "org_id"],
+            select(CaseInsurer.case_id, CaseInsurer.org_id).join(
+                f, f.c.case_id == CaseInsurer.case_id
+            ),
+        )
+    )
+    _write_payers(f, filters)
+    if connection.dialect.name == "postgresql":
+        # Statistics for the planner: without them it guesses the tables' sizes and picks
+        # nested loops.
+        for table in TABLES:
+            session.execute(text(f"ANALYZE {table.name}"))
     cases, rates = _case_figures(f)
     amounts, per_insurer = _amounts(f, filters)
     figures = Figures(
@@ -836,7 +864,8 @@ def compute(filters: Filters, visible: ColumnElement[bool]) -> Figures:
         workload=_workload(filters, visible),
         definitions={key: str(text) for key, text in DEFINITIONS.items()},
     )
-    FACTS.drop(connection)
+    for table in TABLES:
+        table.drop(connection)
     return figures
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import JSON, select, text
 
-from app import audit, case_index, create_app, migrate
+from app import audit, case_index, create_app, migrate, stats
 from app.compensation.money import amount_text
 from app.db import session
 from app.models import (
@@ -468,6 +468,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
             return None
         return by_org[committees[case.county].id].id
 
+    case_type = stats.case_type_of(CLAIMS)  # every assessed case has the same claims
     done(
         "cases",
         copy_rows(
@@ -478,6 +479,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
                 "status",
                 "version",
                 "region",
+                "case_type",
                 "report_no",
                 "accident_time",
                 "accident_place",
@@ -496,6 +498,7 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
                     c.status.value,
                     1,
                     COUNTIES[c.county],
+                    case_type if c.status in ASSESSED else None,
                     f"1411{c.county:02d}{(c.created_at + BEIJING_OFFSET).year}{c.n:08d}",
                     c.created_at - timedelta(hours=30 + c.n % 48),
                     f"吕梁市{COUNTIES[c.county]}滨河路{c.n % 300}号附近",

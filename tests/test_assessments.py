@@ -84,6 +84,7 @@ def test_filed_claims_are_assessed_in_a_job_and_the_case_negotiates(
     job = session.get(Job, body["job"]["id"])
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert reload(centre.case.id).status == CaseStatus.NEGOTIATING
+    assert reload(centre.case.id).case_type == "injury"  # kept for the figures' filter
 
     client = app.test_client()
     result = client.get(

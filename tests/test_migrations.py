@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 import app.models  # noqa: F401 - registers every table
 from app import migrate
@@ -65,3 +66,58 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(
     migrate.upgrade(url)
     assert _tables(url) == expected
     assert migrate.current_revision(url) == migrate.head_revisions()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_0017_gives_each_existing_case_the_type_of_its_latest_claims(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = (
+        request.getfixturevalue("empty_postgres")
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'types.sqlite3'}"
+    )
+    migrate.upgrade(url, "0016")
+    claims = {
+        1: [{"items": {"property": {}}}, {"items": {"funeral": {}}}],  # death, by its newest
+        2: [{"items": {"medical": {}, "property": {}}}],
+        3: [{"items": {"property": {}, "indirect_property": {}}}],
+        4: [],
+    }
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO organizations (id, kind, name, aliases, active, created_at) "
+                    "VALUES (1, 'police', '某交警大队', '[]', true, '2026-12-05 00:00:00')"
+                )
+            )
+            for case_id, victims_by_claim in claims.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO cases (id, number, status, version, reporting_unit_id, "
+                        "created_at, updated_at) VALUES (:id, :number, 'negotiating', 1, 1, "
+                        "'2026-12-05 00:00:00', '2026-12-05 00:00:00')"
+                    ),
+                    {"id": case_id, "number": f"DJ-{case_id}"},
+                )
+                for victim in victims_by_claim:
+                    connection.execute(
+                        text(
+                            "INSERT INTO claims (case_id, data, sha256, created_at) VALUES "
+                            "(:case_id, :data, :sha, '2026-12-05 00:00:00')"
+                        ),
+                        {
+                            "case_id": case_id,
+                            "data": json.dumps({"victims": [victim]}),
+                            "sha": "0" * 64,
+                        },
+                    )
+        migrate.upgrade(url)
+        with engine.connect() as connection:
+            types = dict(connection.execute(text("SELECT id, case_type FROM cases")).all())
+    finally:
+        engine.dispose()
+    assert types == {1: "death", 2: "injury", 3: "property", 4: None}

@@ -31,15 +31,16 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from openpyxl import load_workbook
-from sqlalchemy import text, update
+from sqlalchemy import delete, insert, select, text, update
 
-from app import access, audit, stats
-from app.db import session
+from app import access, audit, migrate, stats
+from app.db import Base, session
 from app.models import (
     Agreement,
     AgreementStatus,
@@ -54,6 +55,7 @@ from app.models import (
     OfferSide,
     OrgKind,
     Payment,
+    User,
 )
 from app.services import documents
 from tests import factories
@@ -62,6 +64,7 @@ from tests.support.centre import Centre as SharedCentre
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 CTPI, PARTY = "ctpi:甲方", "party:甲方"
 HOME, AWAY = "离石区", "中阳县"
+TABLES = Base.metadata.sorted_tables
 
 
 def at(day: str, hour: int = 2, minute: int = 0) -> datetime:
@@ -200,6 +203,7 @@ class Centre(SharedCentre):
     def claims_and_offer(self, name: str, items: dict[str, Any], offered: str) -> None:
         case = self.cases[name]
         claim = Claim(case_id=case.id, data={"victims": [{"items": items}]}, sha256="0" * 64)
+        case.case_type = stats.case_type_of(claim.data)  # as filing claims keeps it
         session.add(claim)
         session.flush()
         assessment = Assessment(
@@ -514,3 +518,46 @@ def test_a_mangled_filter_on_the_page_is_explained_not_an_error(
     response = client.get("/stats/?from=yesterday")
     assert response.status_code == 422
     assert 'id="stats-data"' in response.get_data(as_text=True)
+
+
+FILTER_SETS = (
+    {},
+    {"region": AWAY},
+    {"region": "山西", "type": "injury"},
+    {"type": "death"},
+    {"type": "property"},
+    {"from": "2026-10-01", "to": "2026-12-31"},
+)
+
+
+@pytest.mark.slow
+def test_the_embedded_database_computes_the_same_figures(
+    centre: Centre, make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """The demo's SQLite gives every figure PostgreSQL gives, for the same rows: the history
+    above copied table by table into a migrated SQLite database."""
+    url = f"sqlite:///{tmp_path / 'copy.sqlite3'}"
+    migrate.upgrade(url)
+    rows = {table: session.execute(select(table)).mappings().all() for table in TABLES}
+    embedded = make_app(DATABASE_URL=url)
+    with embedded.app_context():
+        session.connection().exec_driver_sql("PRAGMA foreign_keys=OFF")  # rows in any order
+        for table in TABLES:
+            session.execute(delete(table))
+            if rows[table]:
+                session.execute(insert(table), [dict(row) for row in rows[table]])
+        session.commit()
+        users = {user: session.get(User, user.id) for user in (centre.admin, centre.supervisor)}
+        assert session.get_bind().dialect.name == "sqlite"
+        on_sqlite = {
+            (user.id, index): stats.compute(
+                stats.Filters.from_args({**NOVEMBER, **args}), access.case_filter(copy)
+            ).as_json()
+            for user, copy in users.items()
+            for index, args in enumerate(FILTER_SETS)
+        }
+    for (user_id, index), data in on_sqlite.items():
+        user = session.get(User, user_id)
+        expected = figures(user, **FILTER_SETS[index])
+        assert data == expected, (user.username, FILTER_SETS[index])
+    assert on_sqlite[(centre.admin.id, 0)]["cases"]["received"] == 8

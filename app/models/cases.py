@@ -67,6 +67,8 @@ class Case(Base):
     )
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     region: Mapped[str | None] = mapped_column(String(100))
+    # injury, death or property, by the latest claims (app.stats.case_type_of); None before any.
+    case_type: Mapped[str | None] = mapped_column(String(10))
     report_no: Mapped[str | None] = mapped_column(String(100), index=True)
     accident_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accident_place: Mapped[str | None] = mapped_column(String(300))

@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, audit, compensation, digests, jobs, workflow
+from app import access, audit, compensation, digests, jobs, stats, workflow
 from app.clock import BEIJING  # noqa: E402
 from app.compensation.catalog import standard_set_from_json
 from app.compensation.items import full_years
@@ -601,6 +601,7 @@ def file_claims(
         created_at=utcnow(),
     )
     session.add(claim)
+    case.case_type = stats.case_type_of(claims)
     session.flush()
     job = jobs.schedule(
         "assessments.run",

@@ -8,7 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import ScalarSelect, and_, func, or_, select
+from sqlalchemy import ScalarSelect, and_, func, literal, or_, select
 
 from app import access, audit
 from app.db import session, utcnow
@@ -36,7 +36,7 @@ def last_payment_date() -> ScalarSelect:
         select(func.max(Payment.paid_on))
         .where(
             Payment.case_id == Deadline.case_id,
-            Deadline.subject == func.concat("payer:", Payment.payer),
+            Deadline.subject == literal("payer:") + Payment.payer,
         )
         .scalar_subquery()
     )
