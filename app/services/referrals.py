@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, false, func, not_, or_, select
 
 from app import access, audit
 from app.clock import BEIJING
@@ -38,6 +38,7 @@ from app.models import (
     User,
 )
 from app.objects import get_store, read_verified
+from app.portable_sql import beijing_date, dates_apart
 from app.services import deadlines
 from app.services.notifications import notify_org
 
@@ -89,18 +90,21 @@ def beijing_today() -> date:
     return datetime.now(BEIJING).date()
 
 
-def _agreed_amount(case_id: int, payer: str) -> Decimal:
-    """The payer's amount in the case's newest signed agreement (0 when none names it)."""
-    data = session.scalar(
-        select(Agreement.data)
-        .where(Agreement.case_id == case_id, Agreement.status == AgreementStatus.SIGNED)
-        .order_by(Agreement.id.desc())
-        .limit(1)
+def _agreed_amounts(case_ids: set[int]) -> dict[tuple[int, str], Decimal]:
+    """Each payer's amount in each case's newest signed agreement, by (case id, payer)."""
+    newest = (
+        select(func.max(Agreement.id))
+        .where(Agreement.case_id.in_(case_ids), Agreement.status == AgreementStatus.SIGNED)
+        .group_by(Agreement.case_id)
     )
-    for entry in (data or {}).get("payers", []):
-        if entry.get("payer") == payer:
-            return Decimal(str(entry.get("amount") or 0)).quantize(Decimal("0.01"))
-    return Decimal("0.00")
+    amounts = {}
+    for case_id, data in session.execute(
+        select(Agreement.case_id, Agreement.data).where(Agreement.id.in_(newest))
+    ):
+        for entry in (data or {}).get("payers", []):
+            amount = Decimal(str(entry.get("amount") or 0)).quantize(Decimal("0.01"))
+            amounts[(case_id, entry.get("payer"))] = amount
+    return amounts
 
 
 def late_payments(
@@ -117,6 +121,10 @@ def late_payments(
     if overdue_days is None:
         overdue_days = current_overdue_days()
     last_paid = deadlines.last_payment_date()
+    met = Deadline.status == DeadlineStatus.MET
+    # Late: due more than `overdue_days` days before the payment, or before today if unpaid;
+    # a timer met without a recorded payment has nothing to measure.
+    cutoff = datetime.combine(today - timedelta(days=overdue_days), time(), BEIJING)
     query = (
         select(Deadline, Case.number, Case.region, Organization.name, last_paid.label("paid_on"))
         .join(Case, Case.id == Deadline.case_id)
@@ -124,6 +132,8 @@ def late_payments(
         .where(
             Deadline.kind == "insurer_payment",
             Deadline.status != DeadlineStatus.CANCELLED,
+            Deadline.due_at < cutoff,
+            or_(not_(met), dates_apart(beijing_date(Deadline.due_at), last_paid) > overdue_days),
             access.case_filter(user),
         )
         .order_by(Deadline.due_at, Deadline.id)
@@ -132,15 +142,12 @@ def late_payments(
         query = query.where(Deadline.owner_org_id == insurer_id)
     if deadline_ids is not None:
         query = query.where(Deadline.id.in_(deadline_ids) if deadline_ids else false())
+    rows = session.execute(query).all()
+    amounts = _agreed_amounts({deadline.case_id for deadline, *_rest in rows})
     items = []
-    for deadline, number, region, insurer, paid_on in session.execute(query):
+    for deadline, number, region, insurer, paid_on in rows:
         due = deadline.due_at.astimezone(BEIJING).date()
         paid = paid_on if deadline.status == DeadlineStatus.MET else None
-        if deadline.status == DeadlineStatus.MET and paid is None:
-            continue  # met without a recorded payment: nothing to measure
-        days_late = ((paid or today) - due).days
-        if days_late <= overdue_days:
-            continue
         payer = (deadline.subject or "").removeprefix("payer:")
         items.append(
             LateItem(
@@ -151,9 +158,9 @@ def late_payments(
                 insurer_id=deadline.owner_org_id,
                 insurer=insurer,
                 payer=payer,
-                amount=_agreed_amount(deadline.case_id, payer),
+                amount=amounts.get((deadline.case_id, payer), Decimal("0.00")),
                 due=due,
-                days_late=days_late,
+                days_late=((paid or today) - due).days,
                 paid_on=paid,
             )
         )
