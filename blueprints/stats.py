@@ -74,6 +74,7 @@ def index():
         refuse(exc)
         filters, data = figures_for(current_user, {})
         status = exc.status
+    links = _case_links(filters)
     return render_template(
         "stats/index.html",
         filters=filters,
@@ -81,7 +82,9 @@ def index():
         tables=stats.tables(data),
         titles={key: str(title) for key, title in stats.TABLE_TITLES.items()},
         labels={key: str(label) for key, label in stats.FIGURE_LABELS.items()},
-        links=_case_links(filters),
+        links=links,
+        # The cases chart's bars open these, in the order of the cases table's rows (stats.js).
+        case_links=[links[key] for key in data["cases"]] if links and "cases" in data else None,
         regions=stats.regions(),
         insurers=stats.insurer_choices(),
         case_types=stats.CASE_TYPES,
