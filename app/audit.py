@@ -6,12 +6,13 @@ import hashlib
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
+from app import milestones
 from app.db import get_db, session, utcnow
 from app.models import AuditCheckpoint, AuditEvent, AuditHead, User
 from app.services import notifications
@@ -82,14 +83,20 @@ def record(
     subject: str | None = None,
     details: dict[str, Any] | None = None,
     db_session: Session | None = None,
+    occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's unit of work; it commits (or not) with the change."""
+    """Append one event in the caller's unit of work; it commits (or not) with the change.
+
+    `occurred_at` (default now) is for generated history only (the demo's past year,
+    app/demo_history.py): the event is appended to the chain like any other, its time is the
+    story's, so events in the chain's order may go back in time."""
     db_session = db_session or session
     head = _lock_head(db_session)
     # Stored timestamps keep microseconds on every backend, so the hash recomputes exactly.
     fields: dict[str, Any] = {
         "id": head.last_id + 1,
-        "occurred_at": utcnow(),
+        # In UTC, as the database gives it back, or the hash would not recompute.
+        "occurred_at": occurred_at.astimezone(UTC) if occurred_at else utcnow(),
         "actor_id": actor.id if actor else None,
         "actor": actor.username if actor else None,
         "org_id": actor.org_id if actor else None,
@@ -105,8 +112,11 @@ def record(
     head.last_id = event.id
     head.last_hash = event.hash
     head.count += 1
-    if actor is not None and case_id is not None and db_session is session:
-        # The organisation acted on the case: its messages about the case are dealt with.
+    if case_id is not None:
+        milestones.stamp(db_session, action, case_id, fields["occurred_at"])
+    if actor is not None and case_id is not None and db_session is session and not occurred_at:
+        # The organisation acted on the case: its messages about the case are dealt with (an
+        # event of generated history is no new act: it clears nothing).
         notifications.clear_for_org(db_session, org_id=actor.org_id, case_id=case_id)
     db_session.flush()
     return event

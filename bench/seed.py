@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import JSON, select, text
 
-from app import audit, case_index, create_app, migrate, stats
+from app import audit, case_index, create_app, migrate, milestones, stats
 from app.compensation.money import amount_text
 from app.db import session
 from app.models import (
@@ -830,6 +830,9 @@ def seed(count: int, *, echo: bool = False) -> Seeded:
     )
     _create_indexes(dropped)
     done("indexes", len(dropped))
+    # Each case's milestones, stamped by the app as events are appended (app/milestones.py),
+    # written from the copied events.
+    done("case_milestones", milestones.rebuild(session))
     # What each case waits for from whom, by the app's rules (app/case_index.py), worked out
     # for one case of each shape and copied to the others of that shape with their own
     # insurers and times: working out 100,000 cases one by one takes minutes. (No deadlines

@@ -121,3 +121,76 @@ def test_0017_gives_each_existing_case_the_type_of_its_latest_claims(
     finally:
         engine.dispose()
     assert types == {1: "death", 2: "injury", 3: "property", 4: None}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_0018_writes_each_existing_cases_milestones_from_its_events(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = (
+        request.getfixturevalue("empty_postgres")
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'milestones.sqlite3'}"
+    )
+    migrate.upgrade(url, "0017")
+    events = [  # (case, action, day of December 2026)
+        (1, "case.created", 1),
+        (1, "case.confirmed", 2),
+        (1, "agreement.signed", 5),
+        (1, "confirmation.rejected", 7),
+        (1, "agreement.signed", 9),
+        (2, "case.created", 3),
+        (2, "case.confirmed", 4),
+        (2, "mediation.failed", 6),
+        (2, "case.viewed", 1),  # not a milestone
+    ]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO organizations (id, kind, name, aliases, active, created_at) "
+                    "VALUES (1, 'police', '某交警大队', '[]', true, '2026-12-05 00:00:00')"
+                )
+            )
+            for case_id in (1, 2, 3):
+                connection.execute(
+                    text(
+                        "INSERT INTO cases (id, number, status, version, reporting_unit_id, "
+                        "created_at, updated_at) VALUES (:id, :number, 'draft', 1, 1, "
+                        "'2026-12-05 00:00:00', '2026-12-05 00:00:00')"
+                    ),
+                    {"id": case_id, "number": f"DJ-{case_id}"},
+                )
+            for event_id, (case_id, action, day) in enumerate(events, start=1):
+                connection.execute(
+                    text(
+                        "INSERT INTO audit_events (id, occurred_at, action, case_id, details, "
+                        "prev_hash, hash) VALUES (:id, :at, :action, :case_id, '{}', :prev, :hash)"
+                    ),
+                    {
+                        "id": event_id,
+                        "at": f"2026-12-{day:02d} 02:00:00",
+                        "action": action,
+                        "case_id": case_id,
+                        "prev": "0" * 64,
+                        "hash": f"{event_id:064d}",
+                    },
+                )
+        migrate.upgrade(url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT case_id, received_at, agreed_at, failed_at, confirmed_at, rejected "
+                    "FROM case_milestones ORDER BY case_id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    day = {row[0]: [str(value)[:10] if value else None for value in row[1:5]] for row in rows}
+    assert day == {
+        1: ["2026-12-02", "2026-12-05", None, None],  # the first signing
+        2: ["2026-12-04", None, "2026-12-06", None],
+    }
+    assert [bool(row[5]) for row in rows] == [True, False]

@@ -39,7 +39,7 @@ from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import delete, insert, select, text, update
 
-from app import access, audit, migrate, stats
+from app import access, audit, migrate, milestones, stats
 from app.db import Base, session
 from app.models import (
     Agreement,
@@ -122,7 +122,7 @@ class Centre(SharedCentre):
 
     def move_events(self) -> None:
         """Put each event at its time in the story; the table is append-only (a trigger), so
-        the triggers are off for these updates only."""
+        the triggers are off for these updates only. The cases' milestones follow."""
         session.flush()
         session.execute(text("SET LOCAL session_replication_role = replica"))
         for event_id, when in self.moved:
@@ -130,6 +130,7 @@ class Centre(SharedCentre):
                 update(AuditEvent).where(AuditEvent.id == event_id).values(occurred_at=when)
             )
         session.execute(text("SET LOCAL session_replication_role = DEFAULT"))
+        milestones.rebuild(session)  # stamped when appended: stamped again at the story's times
 
     def story(self, name: str, *steps: tuple[str, str]) -> None:
         """Created the day before confirmation, then each (action, day) in turn."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -191,6 +191,28 @@ class CaseInsurer(Base):
         ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+
+
+class CaseMilestone(Base):
+    """When a case first reached each stage of the workflow, stamped from the transition's
+    audit event as it is appended (app/milestones.py), and whether the tribunal ever rejected
+    its confirmation: the figures read a period's cases here instead of from the events."""
+
+    __tablename__ = "case_milestones"
+    __table_args__ = (Index("ix_case_milestones_received", "received_at", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claims_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    agreed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejected: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class CaseTask(Base):
