@@ -528,7 +528,7 @@ def demo(host: str, port: int, sample_to: str | None, not_production: bool) -> N
     Refuses (exit 1) a DATABASE_URL other than SQLite, a set S3_ENDPOINT or REDIS_URL, and a
     database holding data the demo did not make, unless --i-know-this-is-not-production."""
     from app import demo as demo_data
-    from app import migrate
+    from app import demo_history, migrate
 
     if sample_to:
         written = demo_data.write_sample_letter(sample_to)
@@ -541,6 +541,8 @@ def demo(host: str, port: int, sample_to: str | None, not_production: bool) -> N
         if refusal:
             raise click.ClickException(refusal)
         migrate.upgrade(app.config["DATABASE_URL"])
+        if not demo_history.has_history():
+            click.echo("Generating a year of demo history for the dashboard (about 15 s, once)…")
         accounts = demo_data.seed()
     click.echo(
         f"Daojiao demo — database {app.config['DATABASE_URL']}, "

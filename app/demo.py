@@ -9,8 +9,9 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import inspect, select
 
-from app import audit
-from app.db import get_db, session
+from app import audit, demo_history
+from app.clock import BEIJING
+from app.db import get_db, session, utcnow
 from app.models import (
     AuditEvent,
     Case,
@@ -47,10 +48,31 @@ ORGANIZATIONS = [
     (OrgKind.MEDIATION, "吕梁市道路交通事故纠纷人民调解委员会", []),
     (OrgKind.TRIBUNAL, "离石区人民法院道路交通事故纠纷巡回法庭", []),
     (OrgKind.PLATFORM, "道交一体化平台", []),
-    # The overseers, read-only; they see the cases of REGION, the police unit's.
+    # The overseers, read-only; they see the cases of the city's counties (ORG_REGIONS).
     (OrgKind.SUPERVISION, "吕梁市委政法委", []),
     (OrgKind.REGULATOR, "国家金融监督管理总局吕梁监管分局", []),
+    # The two other counties and the third insurer of the generated history (app/demo_history.py).
+    (OrgKind.POLICE, "吕梁市公安局交通警察支队中阳大队", []),
+    (OrgKind.POLICE, "吕梁市公安局交通警察支队柳林大队", []),
+    (OrgKind.MEDIATION, "中阳县道路交通事故纠纷人民调解委员会", []),
+    (OrgKind.MEDIATION, "柳林县道路交通事故纠纷人民调解委员会", []),
+    (
+        OrgKind.INSURER,
+        "中国太平洋财产保险股份有限公司吕梁中心支公司",
+        ["太保吕梁", "太平洋财险吕梁中心支公司", "中国太平洋财产保险股份有限公司吕梁分公司"],
+    ),
 ]
+CITY = "山西省吕梁市"
+# Organisations outside REGION: the overseers see every county of the city (a case whose region
+# begins with theirs), the other counties' police and committees serve their own.
+ORG_REGIONS = {
+    "吕梁市委政法委": CITY,
+    "国家金融监督管理总局吕梁监管分局": CITY,
+    "吕梁市公安局交通警察支队中阳大队": "山西省吕梁市中阳县",
+    "中阳县道路交通事故纠纷人民调解委员会": "山西省吕梁市中阳县",
+    "吕梁市公安局交通警察支队柳林大队": "山西省吕梁市柳林县",
+    "柳林县道路交通事故纠纷人民调解委员会": "山西省吕梁市柳林县",
+}
 
 USERS = [
     ("police1", "李警官", "吕梁市公安局交通警察支队离石大队"),
@@ -61,6 +83,11 @@ USERS = [
     ("admin", "平台管理员", "道交一体化平台"),
     ("supervisor1", "孙督导（政法委）", "吕梁市委政法委"),
     ("regulator1", "周监管（金融监管分局）", "国家金融监督管理总局吕梁监管分局"),
+    # A mediator for each other county and an adjuster of the third insurer: the generated
+    # history's offers, payments and mediations are theirs, and its open cases wait on them.
+    ("mediator2", "吴调解员（中阳）", "中阳县道路交通事故纠纷人民调解委员会"),
+    ("mediator3", "郝调解员（柳林）", "柳林县道路交通事故纠纷人民调解委员会"),
+    ("adjuster_cpic", "钱理赔（太平洋）", "中国太平洋财产保险股份有限公司吕梁中心支公司"),
 ]
 
 
@@ -127,8 +154,14 @@ def seed() -> list[tuple[str, str]]:
     for kind, name, aliases in ORGANIZATIONS:
         if name not in orgs:
             orgs[name] = accounts.create_organization(
-                actor=None, kind=kind, name=name, region=REGION, aliases=aliases
+                actor=None,
+                kind=kind,
+                name=name,
+                region=ORG_REGIONS.get(name, REGION),
+                aliases=aliases,
             )
+        elif orgs[name].region == REGION and name in ORG_REGIONS:
+            orgs[name].region = ORG_REGIONS[name]  # the overseers of a demo seeded before
     existing = set(session.scalars(select(User.username)))
     for username, display_name, org_name in USERS:
         if username not in existing:
@@ -148,6 +181,7 @@ def seed() -> list[tuple[str, str]]:
         audit.record(MARKER, actor=None, details={"password": "published", "users": len(USERS)})
     session.commit()
     _seed_cases(orgs)
+    demo_history.seed_history(orgs, today=utcnow().astimezone(BEIJING).date())
     return [(username, org_name) for username, _name, org_name in USERS]
 
 

@@ -241,7 +241,7 @@ def test_cli_creates_an_overseer_with_its_region(app: Flask) -> None:
     assert (user.role, user.organization.region) == (Role.REGULATOR, REGION)
 
 
-def test_demo_seeds_the_overseers_in_the_police_units_region(
+def test_demo_seeds_the_overseers_of_the_city_over_the_police_units_county(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("DATABASE_URL", "S3_ENDPOINT", "REDIS_URL", "DAOJIAO_MODE", "SECRET_KEY"):
@@ -269,7 +269,8 @@ def test_demo_seeds_the_overseers_in_the_police_units_region(
                 user = accounts.find_user(username)
                 assert user is not None
                 assert user.role == role
-                assert user.organization.region == police.organization.region
+                assert user.organization.region == "山西省吕梁市"
+                assert police.organization.region.startswith(user.organization.region)
                 assert accounts.authenticate(
                     username=username, password=demo.DEMO_PASSWORD, ip="127.0.0.1"
                 )
