@@ -213,6 +213,25 @@ def test_the_database_refuses_any_change_to_a_closed_case(centre: Centre) -> Non
     assert reload(case.id).status == CaseStatus.CLOSED
 
 
+def test_a_case_made_closed_in_one_unit_of_work_is_filled_in_across_its_savepoints(
+    centre: Centre,
+) -> None:
+    """An import (the demo's history) makes a closed case, then its rows: a savepoint ended in
+    between (a ruling number is drawn in one) does not end the unit of work."""
+    case = factories.make_case(police=centre.police_org, status=CaseStatus.CLOSED)
+    session.flush()
+    with session.begin_nested():
+        pass
+    case.outcome_note = "imported"
+    session.add(Party(case_id=case.id, label="丙方", position=2))
+    session.flush()
+    session.commit()
+    case.outcome_note = "changed later"
+    with pytest.raises(InvalidTransition, match=CLOSED), force_locale("en"):
+        session.flush()
+    session.rollback()
+
+
 def test_only_a_paid_case_can_be_closed_by_its_committee_or_an_admin(centre: Centre) -> None:
     case = centre.case
     with pytest.raises(InvalidTransition):

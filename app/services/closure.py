@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from app import workflow
 from app.errors import InvalidTransition
@@ -127,8 +127,11 @@ def _remember_created_cases(db_session: Session, _context: UOWTransaction) -> No
         db_session.info.setdefault(_CREATED, set()).update(created)
 
 
-def _forget_created_cases(db_session: Session) -> None:
-    db_session.info.pop(_CREATED, None)
+def _forget_created_cases(db_session: Session, transaction: SessionTransaction) -> None:
+    # The unit of work's own transaction only: a savepoint ending (`begin_nested`) ends
+    # nothing of the unit of work, whose new cases may still be filled in.
+    if transaction.parent is None:
+        db_session.info.pop(_CREATED, None)
 
 
 def init_app(app: Flask) -> None:
@@ -136,5 +139,4 @@ def init_app(app: Flask) -> None:
     factory = app.extensions["daojiao.db"].factory
     event.listen(factory, "before_flush", refuse_changes_to_closed_cases)
     event.listen(factory, "after_flush", _remember_created_cases)
-    event.listen(factory, "after_commit", _forget_created_cases)
-    event.listen(factory, "after_rollback", _forget_created_cases)
+    event.listen(factory, "after_transaction_end", _forget_created_cases)
