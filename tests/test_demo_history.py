@@ -13,7 +13,17 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import access, audit, create_app, demo, demo_history, integrity, migrate, stats
+from app import (
+    access,
+    audit,
+    create_app,
+    demo,
+    demo_history,
+    integrity,
+    migrate,
+    monthly_report,
+    stats,
+)
 from app.cli import audit_verify
 from app.clock import BEIJING
 from app.db import session, utcnow
@@ -234,3 +244,34 @@ def test_the_dashboard_has_figures_for_the_year(ctx: Flask) -> None:
 def test_the_dashboard_tells_the_case_types_apart(ctx: Flask) -> None:
     received = {kind: figures(kind)["cases"]["received"] for kind in stats.CASE_TYPES}
     assert received["injury"] > received["property"] > received["death"] > 0
+
+
+def test_the_overseers_pages_show_the_history_on_the_embedded_database(ctx: Flask) -> None:
+    """What supervisor1 and regulator1 open first, on the demo's SQLite: the year's figures
+    (page, workbook), the late payments, and last month's report."""
+    today = utcnow().astimezone(BEIJING).date()
+    period = {"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat()}
+    received = figures()["cases"]["received"]
+    session.rollback()  # SQLite: no read left open while the requests below write
+    supervisor = ctx.test_client()
+    factories.login(supervisor, user("supervisor1"))
+    page = supervisor.get("/stats/", query_string=period)
+    assert page.status_code == 200
+    assert 'data-testid="figure-received"><a href="' in page.text
+    assert f">{received}</a>" in page.text
+    book = supervisor.get("/stats/export", query_string={**period, "format": "xlsx"})
+    assert book.status_code == 200
+    assert book.data.startswith(b"PK")
+    regulator = ctx.test_client()
+    factories.login(regulator, user("regulator1"))
+    answer = regulator.get("/api/v1/stats", query_string=period)
+    assert answer.status_code == 200
+    assert {card["name"] for card in answer.json["insurers"]} >= {demo.PICC, demo.PINGAN}
+    late = regulator.get("/api/v1/oversight/late-payments")
+    assert late.status_code == 200
+    assert late.json["items"]
+    month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    pdf, xlsx, data = monthly_report.make(month)
+    assert pdf.startswith(b"%PDF")
+    assert xlsx.startswith(b"PK")
+    assert data["sections"][-1]["figures"]["cases"]["received"] > 0
