@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
 import app.models  # noqa: F401 - registers every table
 from app import migrate
@@ -68,6 +68,25 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(
     assert migrate.current_revision(url) == migrate.head_revisions()[0]
 
 
+def _police_unit_and_cases(connection: Connection, case_ids: list[int]) -> None:
+    """A police unit and its cases with these ids, in raw SQL (the schema of a past revision)."""
+    connection.execute(
+        text(
+            "INSERT INTO organizations (id, kind, name, aliases, active, created_at) "
+            "VALUES (1, 'police', '某交警大队', '[]', true, '2026-12-05 00:00:00')"
+        )
+    )
+    for case_id in case_ids:
+        connection.execute(
+            text(
+                "INSERT INTO cases (id, number, status, version, reporting_unit_id, "
+                "created_at, updated_at) VALUES (:id, :number, 'negotiating', 1, 1, "
+                "'2026-12-05 00:00:00', '2026-12-05 00:00:00')"
+            ),
+            {"id": case_id, "number": f"DJ-{case_id}"},
+        )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_0017_gives_each_existing_case_the_type_of_its_latest_claims(
@@ -88,21 +107,8 @@ def test_0017_gives_each_existing_case_the_type_of_its_latest_claims(
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO organizations (id, kind, name, aliases, active, created_at) "
-                    "VALUES (1, 'police', '某交警大队', '[]', true, '2026-12-05 00:00:00')"
-                )
-            )
+            _police_unit_and_cases(connection, list(claims))
             for case_id, victims_by_claim in claims.items():
-                connection.execute(
-                    text(
-                        "INSERT INTO cases (id, number, status, version, reporting_unit_id, "
-                        "created_at, updated_at) VALUES (:id, :number, 'negotiating', 1, 1, "
-                        "'2026-12-05 00:00:00', '2026-12-05 00:00:00')"
-                    ),
-                    {"id": case_id, "number": f"DJ-{case_id}"},
-                )
                 for victim in victims_by_claim:
                     connection.execute(
                         text(
@@ -148,21 +154,7 @@ def test_0018_writes_each_existing_cases_milestones_from_its_events(
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO organizations (id, kind, name, aliases, active, created_at) "
-                    "VALUES (1, 'police', '某交警大队', '[]', true, '2026-12-05 00:00:00')"
-                )
-            )
-            for case_id in (1, 2, 3):
-                connection.execute(
-                    text(
-                        "INSERT INTO cases (id, number, status, version, reporting_unit_id, "
-                        "created_at, updated_at) VALUES (:id, :number, 'draft', 1, 1, "
-                        "'2026-12-05 00:00:00', '2026-12-05 00:00:00')"
-                    ),
-                    {"id": case_id, "number": f"DJ-{case_id}"},
-                )
+            _police_unit_and_cases(connection, [1, 2, 3])
             for event_id, (case_id, action, day) in enumerate(events, start=1):
                 connection.execute(
                     text(
