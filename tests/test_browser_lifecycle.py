@@ -193,6 +193,13 @@ def test_the_whole_life_of_a_case_in_the_portal(
     # The confirm button is on the page before acceptance too: wait for the accepted page, or
     # the decision's confirm dialog may open on the page being left and be dismissed with it.
     expect(page.get_by_test_id("accept-form")).to_have_count(0)
+    # A job still running on the page reloads it when it ends (app.js), which would dismiss
+    # the confirm dialog: wait for the jobs to end and any reload they began to finish.
+    running = ", ".join(
+        f"[data-reload-when-done] [data-job-status={status}]" for status in ("queued", "running")
+    )
+    expect(page.locator(running)).to_have_count(0, timeout=60_000)
+    expect(page.locator("html[data-reloading]")).to_have_count(0, timeout=60_000)
     page.wait_for_load_state()
     page.get_by_test_id("confirm-button").click()
     # Issuing the ruling renders and stores its PDF before the redirect: slower on a busy runner.

@@ -293,12 +293,15 @@ def test_one_sitting_on_the_production_stack(
 ) -> None:
     app = committed_app(REDIS_URL=redis_url)
     with app.app_context():
-        orgs = {
-            kind: factories.make_org(kind, name, region=REGION)
-            for kind, name, _aliases in demo.ORGANIZATIONS
-            if kind in (OrgKind.POLICE, OrgKind.MEDIATION, OrgKind.INSURER, OrgKind.TRIBUNAL)
-            and (kind != OrgKind.INSURER or name == INSURER)
-        }
+        # The demo's first police unit, committee and tribunal (those of 离石区), and 人保.
+        orgs = {}
+        for kind, name, _aliases in demo.ORGANIZATIONS:
+            if (
+                kind in (OrgKind.POLICE, OrgKind.MEDIATION, OrgKind.INSURER, OrgKind.TRIBUNAL)
+                and kind not in orgs
+                and (kind != OrgKind.INSURER or name == INSURER)
+            ):
+                orgs[kind] = factories.make_org(kind, name, region=REGION)
         orgs[OrgKind.TRIBUNAL].court_name = "山西省吕梁市离石区人民法院"
         kinds = (OrgKind.POLICE, OrgKind.MEDIATION, OrgKind.INSURER, OrgKind.TRIBUNAL)
         passwords = {}
