@@ -67,6 +67,7 @@ def someones_data(flask_app: Flask) -> None:
         session.commit()
 
 
+@pytest.mark.slow  # seeds the whole demo, its year of history included
 def test_a_fresh_database_and_the_demos_own_are_accepted(demo_app: Callable[..., Flask]) -> None:
     flask_app = demo_app()
     with flask_app.app_context():

@@ -46,6 +46,9 @@ from app.services import payments
 from tests import factories
 from tests.conftest import IsolatedClient
 
+# The module seeds the whole demo once (about 12 s): not in the fast set.
+pytestmark = pytest.mark.slow
+
 HISTORY = Case.number.startswith(demo_history.NUMBER_PREFIX)
 
 

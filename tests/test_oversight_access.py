@@ -241,6 +241,7 @@ def test_cli_creates_an_overseer_with_its_region(app: Flask) -> None:
     assert (user.role, user.organization.region) == (Role.REGULATOR, REGION)
 
 
+@pytest.mark.slow  # seeds the whole demo, its year of history included
 def test_demo_seeds_the_overseers_of_the_city_over_the_police_units_county(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

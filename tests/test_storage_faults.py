@@ -106,7 +106,7 @@ def _operations(store: MinioStore) -> dict[str, Callable[[], object]]:
     ("fault", "names"),
     [
         # Each operation waits once on the hung server; three show it without a long test.
-        ("hung_endpoint", ("put", "read", "list_objects")),
+        pytest.param("hung_endpoint", ("put", "read", "list_objects"), marks=pytest.mark.slow),
         ("closed_endpoint", ("ensure_ready", "put", "read", "stat", "exists", "list_objects")),
     ],
 )
@@ -123,6 +123,7 @@ def test_operations_fail_with_storage_unavailable_within_seconds(
         assert elapsed < HANG_BOUND_SECONDS, (name, elapsed)
 
 
+@pytest.mark.slow  # waits out the read timeout
 def test_a_hung_server_is_waited_on_once_not_once_per_retry(hung_endpoint: str) -> None:
     # The answer's wait is not retried: a second wait on a hung server only doubles the stall.
     started = time.monotonic()
@@ -225,7 +226,8 @@ def mediated(app: Flask) -> tuple[Case, User, Document]:
     return case, mediator, document
 
 
-@pytest.fixture(params=["hung_endpoint", "closed_endpoint"])
+# A hung server is waited out (seconds a test): slow; a closed one answers at once.
+@pytest.fixture(params=[pytest.param("hung_endpoint", marks=pytest.mark.slow), "closed_endpoint"])
 def store_down(app: Flask, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The app's store pointed at a hung or stopped S3 server for one test (undone after)."""
     monkeypatch.setitem(
