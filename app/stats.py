@@ -982,7 +982,6 @@ INSURER_COLUMNS = (
     ("agreed", _l("Agreed (yuan)")),
     ("agreed_to_assessed", _l("Agreed ÷ assessed")),
 )
-REGULATOR_TABLES = ("amounts", "insurers", "definitions")
 
 
 def tables(data: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
