@@ -109,6 +109,15 @@ ACTIONS = (
 MAX_PERIOD_DAYS = 3660
 
 
+# The periods a click away on the dashboard (`Filters.presets`).
+PERIODS = {
+    "this_month": _l("This month"),
+    "last_month": _l("Last month"),
+    "this_quarter": _l("This quarter"),
+    "this_year": _l("This year"),
+    "last_12_months": _l("Last 12 months"),
+}
+
 # The written definitions, shown on the page and in the JSON (`definitions`).
 DEFINITIONS: dict[str, Any] = {
     "received": _l(
@@ -210,10 +219,29 @@ class Filters:
 
     @classmethod
     def default(cls, today: date | None = None) -> Filters:
-        """This month to today: the figures are worked out from the events on every request,
-        fast for a month at 1,000,000 cases (bench/README.md), slower for longer periods."""
+        """This month to today: the figures are worked out on every request, fast for a month
+        or a quarter at 1,000,000 cases (bench/README.md), slower for a year."""
         today = today or utcnow().astimezone(BEIJING).date()
         return cls(start=today.replace(day=1), end=today)
+
+    def presets(self, today: date | None = None) -> list[tuple[str, Filters]]:
+        """The usual periods (`PERIODS`) with the other filters kept, for one-click links."""
+        today = today or utcnow().astimezone(BEIJING).date()
+        month = today.replace(day=1)
+        last_month_end = month - timedelta(days=1)
+        quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
+        # The twelve months to today: from the day after the same date a year earlier (28
+        # February for a 29th).
+        leap_day = (today.month, today.day) == (2, 29)
+        same_day = today.replace(year=today.year - 1, day=28 if leap_day else today.day)
+        periods = {
+            "this_month": (month, today),
+            "last_month": (last_month_end.replace(day=1), last_month_end),
+            "this_quarter": (quarter, today),
+            "this_year": (today.replace(month=1, day=1), today),
+            "last_12_months": (same_day + timedelta(days=1), today),
+        }
+        return [(key, replace(self, start=start, end=end)) for key, (start, end) in periods.items()]
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> Filters:

@@ -85,6 +85,10 @@ def index():
         links=links,
         # The cases chart's bars open these, in the order of the cases table's rows (stats.js).
         case_links=[links[key] for key in data["cases"]] if links and "cases" in data else None,
+        presets=[
+            (str(stats.PERIODS[key]), url_for("stats.index", **preset.as_args()), preset == filters)
+            for key, preset in filters.presets()
+        ],
         regions=stats.regions(),
         insurers=stats.insurer_choices(),
         case_types=stats.CASE_TYPES,

@@ -27,6 +27,7 @@ Cases, all of 离石区 and insured by `insurer` unless said:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -562,3 +563,31 @@ def test_the_embedded_database_computes_the_same_figures(
         expected = figures(user, **FILTER_SETS[index])
         assert data == expected, (user.username, FILTER_SETS[index])
     assert on_sqlite[(centre.admin.id, 0)]["cases"]["received"] == 8
+
+
+def test_the_usual_periods_are_a_click_away_with_the_other_filters_kept(
+    centre: Centre, client: Any
+) -> None:
+    today = date(2026, 12, 4)
+    chosen = stats.Filters.from_args({**NOVEMBER, "region": AWAY, "type": "injury"})
+    presets = dict(chosen.presets(today))
+    assert {key: (f.start.isoformat(), f.end.isoformat()) for key, f in presets.items()} == {
+        "this_month": ("2026-12-01", "2026-12-04"),
+        "last_month": ("2026-11-01", "2026-11-30"),
+        "this_quarter": ("2026-10-01", "2026-12-04"),
+        "this_year": ("2026-01-01", "2026-12-04"),
+        "last_12_months": ("2025-12-05", "2026-12-04"),
+    }
+    assert {(f.region, f.case_type) for f in presets.values()} == {(AWAY, "injury")}
+    leap = date(2024, 2, 29)
+    assert dict(stats.Filters.default(leap).presets(leap))["last_12_months"].start == date(
+        2023, 3, 1
+    )
+
+    factories.login(client, centre.supervisor)
+    page = client.get("/stats/", query_string={"region": AWAY})
+    presets = page.text.split('data-testid="period-presets"')[1].split("</nav>")[0]
+    links = re.findall(r'href="([^"]+)"', presets)
+    assert len(links) == len(stats.PERIODS)
+    assert all("region=%E4%B8%AD%E9%98%B3%E5%8E%BF" in link for link in links)
+    assert 'aria-current="page">本月</a>' in page.text  # the default period is this month
