@@ -13,8 +13,11 @@ seed: the same `today` and seed give the same history. Demo mode only.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -311,15 +314,16 @@ def seed_history(orgs: dict[str, Organization], *, today: date, rng_seed: int = 
     events: list[Event] = []
     confirmations: list[Confirmation] = []
     counters: dict[int, int] = {}
-    for day in chosen:
-        story = Story(rng, cast, end, events)
-        counters[day.year] = counters.get(day.year, 0) + 1
-        number = f"{NUMBER_PREFIX}{day.year}-{counters[day.year]:04d}"
-        _write_case(story, number, day, catalog, styles, confirmations)
-        for deadline in story.timers:
-            if deadline.closed_at is None:
-                deadline.status = running_status(deadline.due_at, now)
-        _set_aside(story, keep={*confirmations, *orgs.values(), *cast.users()})
+    with _quiet("storage"):  # the placeholder PDFs are not announced one by one
+        for day in chosen:
+            story = Story(rng, cast, end, events)
+            counters[day.year] = counters.get(day.year, 0) + 1
+            number = f"{NUMBER_PREFIX}{day.year}-{counters[day.year]:04d}"
+            _write_case(story, number, day, catalog, styles, confirmations)
+            for deadline in story.timers:
+                if deadline.closed_at is None:
+                    deadline.status = running_status(deadline.due_at, now)
+            _set_aside(story, keep={*confirmations, *orgs.values(), *cast.users()})
     _number_rulings(cast.tribunal, confirmations)
     session.flush()
     # Each event flushes itself: queries need not flush first (half the flushes, seconds).
@@ -337,6 +341,18 @@ def seed_history(orgs: dict[str, Organization], *, today: date, rng_seed: int = 
             )
     session.commit()
     return len(chosen)
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Only warnings and errors from `logger_name` while the block runs."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _set_aside(story: Story, *, keep: set[Base]) -> None:
