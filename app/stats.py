@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     ColumnElement,
     DateTime,
@@ -473,8 +474,8 @@ PAYERS = Table(
     FACTS.metadata,
     Column("case_id", Integer),
     Column("org_id", Integer),
-    Column("assessed_fen", Integer),
-    Column("agreed_fen", Integer),
+    Column("assessed_fen", BigInteger),
+    Column("agreed_fen", BigInteger),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
@@ -657,7 +658,7 @@ def _newest_signed(f: Any, filters: Filters) -> Select:
 
 
 def _fen(value: Any) -> Any:
-    return cast(func.round(cast(value, Numeric(14, 2)) * 100), Integer)
+    return cast(func.round(cast(value, Numeric(14, 2)) * 100), BigInteger)
 
 
 def _write_payers(f: Any, filters: Filters) -> None:

@@ -591,3 +591,13 @@ def test_the_usual_periods_are_a_click_away_with_the_other_filters_kept(
     assert len(links) == len(stats.PERIODS)
     assert all("region=%E4%B8%AD%E9%98%B3%E5%8E%BF" in link for link in links)
     assert 'aria-current="page">本月</a>' in page.text  # the default period is this month
+
+
+def test_amounts_beyond_twenty_one_million_yuan_add_up(centre: Centre) -> None:
+    """Amounts are summed in fen: 25,000,000.00 yuan is 2,500,000,000 fen, past a 32-bit
+    integer."""
+    before = Decimal(figures(centre.admin)["amounts"]["agreed"])
+    centre.agreement("B", [(CTPI, "25000000.00", "25000000.00", True)])  # B's newer agreement
+    session.flush()
+    after = figures(centre.admin)["amounts"]
+    assert Decimal(after["agreed"]) == before - Decimal("2000.00") + Decimal("25000000.00")
