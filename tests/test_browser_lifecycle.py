@@ -26,7 +26,7 @@ from app import db
 from app.models import OrgKind
 from tests import factories
 from tests.reports.generator import make_report
-from tests.support.browser import BrowserPage, serve
+from tests.support.browser import BrowserPage, answer_confirms, serve
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +94,7 @@ def test_the_whole_life_of_a_case_in_the_portal(
     centre: Centre, browser_page: BrowserPage, tmp_path: Path
 ) -> None:
     page = browser_page.page
-    page.on("dialog", lambda dialog: dialog.accept())
+    answer_confirms(page)
     letter = tmp_path / "认定书.pdf"
     letter.write_bytes(centre.report)
 

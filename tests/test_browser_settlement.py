@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 from reportlab.pdfgen import canvas
 
 from app import db
@@ -106,7 +106,13 @@ def test_a_case_is_settled_and_paid_in_the_portal(
     centre: Centre, browser_page: BrowserPage, tmp_path: Path
 ) -> None:
     page = browser_page.page
-    page.on("dialog", lambda dialog: dialog.accept())  # the data-confirm questions
+    questions: list[str] = []  # the data-confirm questions, answered OK as native dialogs
+
+    def answer(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
     payers = [payer for payer in centre.totals if payer != "self"]
     assert payers == ["ctpi:甲方", "commercial:甲方"]
     case_url = f"{centre.url}/cases/{centre.case_id}"
@@ -178,4 +184,7 @@ def test_a_case_is_settled_and_paid_in_the_portal(
         row = page.get_by_test_id("payment-status").locator(f"tr[data-payer='{payer}']")
         expect(row.get_by_test_id("covered")).to_be_visible()
     expect(page.get_by_test_id("case-status")).to_have_text("已赔付")
+    # The irreversible steps asked first, in Chinese (the signing among them).
+    assert questions
+    assert all(re.search(r"[\u4e00-\u9fff]", question) for question in questions), questions
     browser_page.check_clean()

@@ -31,7 +31,7 @@ from playwright.sync_api import Locator, Page, expect
 from app import create_app, db, demo, jobs, migrate
 from app.models import Case, CaseStatus, JobStatus, OrgKind
 from tests import factories
-from tests.support.browser import BrowserPage, serve
+from tests.support.browser import BrowserPage, answer_confirms, serve
 from tests.test_browser_lifecycle import scan_file
 from tests.test_jobs import worker
 
@@ -73,7 +73,7 @@ class Sitting:
 
     def __post_init__(self) -> None:
         # The user confirms each irreversible step (not counted, and not in the wait).
-        self.page.on("dialog", lambda dialog: dialog.accept())
+        answer_confirms(self.page)
 
     def log_in(self, username: str) -> None:
         """Not counted: each user signs in at their own desk."""

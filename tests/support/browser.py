@@ -64,6 +64,14 @@ class BrowserPage:
         assert self.errors == []
 
 
+def answer_confirms(page: Page) -> None:
+    """Answer every confirm question of the portal (`data-confirm`, app.js) with OK, in the page:
+    on a busy machine Chromium's PDF viewer, loading in a frame (the tribunal's workbench shows
+    the letter), closes a native dialog opened meanwhile, and the step is silently lost. The
+    questions themselves are checked as native dialogs in tests/test_browser_settlement.py."""
+    page.add_init_script("window.confirm = function () { return true; };")
+
+
 @contextmanager
 def serve(app: Flask) -> Iterator[str]:
     """Serve `app` in a thread on a free loopback port; yield its base URL."""
