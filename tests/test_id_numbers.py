@@ -129,9 +129,9 @@ def full_reads(case_id: int) -> list[AuditEvent]:
     session.expire_all()
     return list(
         session.scalars(
-            select(AuditEvent).where(
-                AuditEvent.action == "id_number.read", AuditEvent.case_id == case_id
-            )
+            select(AuditEvent)
+            .where(AuditEvent.action == "id_number.read", AuditEvent.case_id == case_id)
+            .order_by(AuditEvent.id)
         )
     )
 
