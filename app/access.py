@@ -45,11 +45,7 @@ def case_filter(user: User, *, per_row: bool = False) -> ColumnElement[bool]:
             # tribunal_id is only set when a confirmation request is sent to that tribunal.
             return Case.tribunal_id == user.org_id
         case Role.SUPERVISOR:
-            # The region's cases once the police confirmed them (a draft is not a case yet).
-            region = user.organization.region
-            if region is None:
-                return false()
-            return and_(in_region(region), Case.status != CaseStatus.DRAFT)
+            return supervised_cases(user.organization.region)
         case Role.REGULATOR:
             # The region's confirmed cases an insurer is on: the insurers' conduct it oversees.
             region = user.organization.region
@@ -61,6 +57,14 @@ def case_filter(user: User, *, per_row: bool = False) -> ColumnElement[bool]:
                 exists().where(CaseInsurer.case_id == Case.id),
             )
     return false()
+
+
+def supervised_cases(region: str | None) -> ColumnElement[bool]:
+    """What a supervision organisation of `region` oversees: the region's cases once the police
+    confirmed them (a draft is not a case yet); nothing without a region."""
+    if region is None:
+        return false()
+    return and_(in_region(region), Case.status != CaseStatus.DRAFT)
 
 
 def in_region(region: str) -> ColumnElement[bool]:

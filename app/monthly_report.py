@@ -18,14 +18,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import ColumnElement, and_, exists, false, select, true
+from sqlalchemy import ColumnElement, exists, select, true
 
 from app import access, audit, jobs, stats
 from app.clock import BEIJING
 from app.db import session, utcnow
 from app.documents.monthly import TOTAL, render_monthly
 from app.labels import N_
-from app.models import AuditEvent, Case, CaseStatus, Job, Organization, OrgKind
+from app.models import AuditEvent, Case, Job, Organization, OrgKind
 from app.objects import get_store
 from app.services import notifications
 from storage import ObjectExists
@@ -67,11 +67,7 @@ class Body:
 
     @property
     def visible(self) -> ColumnElement[bool]:
-        if self.org_id is None:
-            return true()
-        if self.region is None:
-            return false()
-        return and_(access.in_region(self.region), Case.status != CaseStatus.DRAFT)
+        return true() if self.org_id is None else access.supervised_cases(self.region)
 
 
 PLATFORM_BODY = Body(PLATFORM, "道交一体化平台", None, None)
